@@ -341,15 +341,17 @@ func msgIDs(v string) []string {
 	return out
 }
 
-// CanonicalMessageID is the form Message-IDs are stored and compared in:
-// without brackets and white space, lower-case.
+// CanonicalMessageID is the form Message-IDs are kept in: without
+// brackets and white space, otherwise as the sender wrote it, because mail
+// clients compare the IDs in In-Reply-To and References exactly. (The
+// store looks them up case-insensitively.)
 func CanonicalMessageID(id string) string {
 	id = strings.Trim(strings.TrimSpace(id), "<>")
 	id = strings.Join(strings.Fields(id), "")
 	if !utf8.ValidString(id) || len(id) > 500 {
 		return ""
 	}
-	return strings.ToLower(id)
+	return id
 }
 
 // walker collects the text and the files of a MIME tree.

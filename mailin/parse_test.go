@@ -171,7 +171,7 @@ root:x:0:0
 	if got := strings.TrimSpace(m.Text); got != "This line is soft wrapped.\n> quoted" {
 		t.Errorf("Text = %q (plain alternative, unflowed)", got)
 	}
-	if m.MessageID != "abc@client.test" || strings.Join(m.InReplyTo, ",") != "one@x.test,two@x.test" || strings.Join(m.References, ",") != "r1@x.test,r2@x.test" {
+	if m.MessageID != "Abc@Client.Test" || strings.Join(m.InReplyTo, ",") != "one@x.test,two@x.test" || strings.Join(m.References, ",") != "r1@x.test,r2@x.test" {
 		t.Errorf("ids = %q %q %q", m.MessageID, m.InReplyTo, m.References)
 	}
 	var names []string

@@ -159,7 +159,8 @@ func (d *Desk) newMessageID(n Number) string {
 func (d *Desk) view(t *Ticket) *TicketView {
 	v := &TicketView{
 		Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority, Type: t.Type,
-		Service: t.Service, Customer: t.Customer, CustomerName: t.CustomerName, Created: t.Created, Due: t.Due,
+		Service: t.Service, Customer: t.Customer, CustomerName: t.CustomerName, Created: t.Created,
+		Updated: t.Updated, Due: t.Due,
 	}
 	if t.Assignee != "" {
 		v.Assignee, v.AssigneeEmail = d.cfg.StaffName(t.Assignee), t.Assignee

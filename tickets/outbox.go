@@ -84,8 +84,9 @@ type MailData struct {
 	NewAssignee string `json:"new_assignee,omitempty"`
 	// Linked is a ticket this one joins or continues.
 	Linked Number `json:"linked,omitempty"`
-	// Notes say what maildesk changed or ignored (a value that fell back to the default).
-	Notes []string `json:"notes,omitempty"`
+	// Fallbacks are field values the customer gave that maildesk did not
+	// know; the default was used instead.
+	Fallbacks []Fallback `json:"fallbacks,omitempty"`
 	// Errors and Help explain a refused staff command.
 	Errors []string `json:"errors,omitempty"`
 	Help   []string `json:"help,omitempty"`
@@ -105,6 +106,13 @@ type MailData struct {
 	Overdue bool `json:"overdue,omitempty"`
 }
 
+// Fallback is a field value from a customer's mail that was not recognised.
+type Fallback struct {
+	Field string `json:"field"` // "type", "priority" or "service"
+	Given string `json:"given"`
+	Used  string `json:"used"`
+}
+
 // TicketView is a ticket as shown in a mail, with names resolved.
 type TicketView struct {
 	Number        Number    `json:"number"`
@@ -118,6 +126,7 @@ type TicketView struct {
 	Customer      string    `json:"customer"`
 	CustomerName  string    `json:"customer_name,omitempty"`
 	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
 	Due           time.Time `json:"due,omitzero"`
 }
 
@@ -136,7 +145,7 @@ func (tx *Tx) Enqueue(m *Mail) error {
 		}
 	}
 	if m.MessageID != "" && len(m.MessageID) <= 512 {
-		if err := tx.bucket(bucketOutboxMsgID).Put([]byte(m.MessageID), be64(id)); err != nil {
+		if err := tx.bucket(bucketOutboxMsgID).Put(idKey(m.MessageID), be64(id)); err != nil {
 			return err
 		}
 	}
@@ -189,7 +198,7 @@ func (tx *Tx) MailByMessageID(id string) (*Mail, error) {
 	if id == "" || len(id) > 512 {
 		return nil, ErrNotFound
 	}
-	v := tx.bucket(bucketOutboxMsgID).Get([]byte(id))
+	v := tx.bucket(bucketOutboxMsgID).Get(idKey(id))
 	if v == nil {
 		return nil, fmt.Errorf("outbox message %q: %w", id, ErrNotFound)
 	}

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"encoding/json"
+	"strings"
 	"fmt"
 	"time"
 )
@@ -45,7 +46,7 @@ type Processed struct {
 // SHA-256 of its raw bytes when it has none.
 func MailKey(messageID, rawSHA256 string) string {
 	if messageID != "" && len(messageID) <= 500 {
-		return "id:" + messageID
+		return "id:" + strings.ToLower(messageID)
 	}
 	return "sha256:" + rawSHA256
 }

@@ -127,15 +127,20 @@ func (tx *Tx) IndexMessageID(id string, n Number) error {
 	if id == "" || len(id) > 512 {
 		return nil // bbolt keys are capped; such IDs are junk anyway
 	}
-	return tx.bucket(bucketMsgIDs).Put([]byte(id), be64(uint64(n)))
+	return tx.bucket(bucketMsgIDs).Put(idKey(id), be64(uint64(n)))
 }
+
+// idKey is the lookup key of a Message-ID. IDs are compared without case:
+// some systems change it in transit, and a false match needs two IDs that
+// differ only in case, which random IDs never do.
+func idKey(id string) []byte { return []byte(strings.ToLower(id)) }
 
 // TicketByMessageID finds the ticket a Message-ID belongs to.
 func (tx *Tx) TicketByMessageID(id string) (Number, bool) {
 	if id == "" || len(id) > 512 {
 		return 0, false
 	}
-	v := tx.bucket(bucketMsgIDs).Get([]byte(id))
+	v := tx.bucket(bucketMsgIDs).Get(idKey(id))
 	if v == nil {
 		return 0, false
 	}

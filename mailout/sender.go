@@ -1,0 +1,332 @@
+package mailout
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"maildesk/tickets"
+)
+
+// SMTPOptions say how to reach the SMTP server.
+type SMTPOptions struct {
+	Host     string
+	Port     int
+	Security string // "none", "starttls" or "tls"
+	Username string
+	Password string
+	// Token, if set, returns an OAuth2 access token for XOAUTH2, fetched
+	// before each connection.
+	Token     func(ctx context.Context) (string, error)
+	TLSConfig *tls.Config
+	HELO      string
+	Timeout   time.Duration
+}
+
+// Sender delivers the outbox. It never blocks mail-in: it runs in its own
+// goroutine and only reads due entries and marks them in short transactions.
+type Sender struct {
+	store    *tickets.Store
+	desk     *tickets.Desk
+	composer *Composer
+	smtp     SMTPOptions
+	// RetryFor is how long a temporary failure is retried. Default 3 days.
+	retryFor time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+	failures atomic.Int64
+	sent     atomic.Int64
+	// afterAccept, in tests, runs between the server's acceptance and the
+	// mark, where a crash would happen.
+	afterAccept func(*tickets.Mail)
+}
+
+// SenderOptions configure a Sender.
+type SenderOptions struct {
+	Store    *tickets.Store
+	Desk     *tickets.Desk
+	Composer *Composer
+	SMTP     SMTPOptions
+	RetryFor time.Duration
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// NewSender returns a sender.
+func NewSender(o SenderOptions) *Sender {
+	if o.RetryFor == 0 {
+		o.RetryFor = 72 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SMTP.Timeout == 0 {
+		o.SMTP.Timeout = 30 * time.Second
+	}
+	return &Sender{store: o.Store, desk: o.Desk, composer: o.Composer, smtp: o.SMTP, retryFor: o.RetryFor,
+		log: o.Log, now: o.Now}
+}
+
+// Counts are the sender's totals since start, for metrics.
+func (s *Sender) Counts() (sent, failed int64) { return s.sent.Load(), s.failures.Load() }
+
+// batchSize is how many mails go over one SMTP connection at most.
+const batchSize = 50
+
+// Run delivers mail until ctx is cancelled: it sleeps until the next entry
+// is due, or until the store says mail was queued.
+func (s *Sender) Run(ctx context.Context) error {
+	for {
+		next, err := s.Flush(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := time.Hour
+		switch {
+		case err != nil:
+			s.log.Error("outbox", "err", err)
+			wait = 30 * time.Second
+		case !next.IsZero():
+			wait = max(next.Sub(s.now()), 0)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-s.store.OutboxKick():
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// Flush makes one attempt at every mail due now and returns when the next
+// one falls due (zero if none is pending).
+func (s *Sender) Flush(ctx context.Context) (time.Time, error) {
+	for ctx.Err() == nil {
+		var due []tickets.Mail
+		var next time.Time
+		err := s.store.View(func(tx *tickets.Tx) (err error) {
+			due, next, err = tx.DueMail(s.now(), batchSize)
+			return err
+		})
+		if err != nil || len(due) == 0 {
+			return next, err
+		}
+		if err := s.send(ctx, due); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return time.Time{}, nil
+}
+
+// send makes one attempt at each of due over one connection. It returns an
+// error only when the store fails; delivery failures are recorded.
+func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
+	type job struct {
+		mail *tickets.Mail
+		msg  *mail.Msg
+	}
+	var jobs []job
+	for i := range due {
+		m := &due[i]
+		if deadline := s.deadline(m); s.now().After(deadline) {
+			if err := s.fail(m, fmt.Sprintf("gave up after %s: %s", s.retryFor, m.LastError)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.preparePassword(m); err != nil {
+			return err
+		}
+		msg, err := s.composer.Compose(m)
+		if err != nil {
+			// A template or attachment problem: retried, so that fixing
+			// templates.dir and restarting sends it.
+			s.log.Error("compose", "id", m.ID, "template", m.Template, "err", err)
+			if err := s.retry(m, "compose: "+err.Error()); err != nil {
+				return err
+			}
+			continue
+		}
+		jobs = append(jobs, job{m, msg})
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	client, err := s.dial(ctx)
+	if err != nil {
+		s.log.Warn("smtp unavailable; mail stays queued", "err", err, "pending", len(jobs))
+		for _, j := range jobs {
+			if err := s.retry(j.mail, err.Error()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	defer client.Close()
+	for _, j := range jobs {
+		// Each mail is marked right after the server accepts it, so a crash
+		// can send at most this one mail twice, with the same Message-ID.
+		sendErr := client.Send(j.msg)
+		var err error
+		switch {
+		case j.msg.IsDelivered():
+			if s.afterAccept != nil {
+				s.afterAccept(j.mail)
+			}
+			err = s.markSent(j.mail)
+		case permanent(sendErr):
+			err = s.fail(j.mail, sendErr.Error())
+		default:
+			err = s.retry(j.mail, errText(sendErr))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "not delivered"
+	}
+	return err.Error()
+}
+
+func (s *Sender) deadline(m *tickets.Mail) time.Time {
+	if !m.Expires.IsZero() {
+		return m.Expires
+	}
+	return m.Created.Add(s.retryFor)
+}
+
+// preparePassword makes the password a welcome or password mail carries,
+// just before its first attempt (see tickets/doc.go, "Passwords").
+func (s *Sender) preparePassword(m *tickets.Mail) error {
+	if !m.IssuePassword || m.Secret != "" {
+		return nil
+	}
+	p := tickets.NewPassword()
+	hash := tickets.HashPassword(p) // slow on purpose; outside the transaction
+	if err := s.store.Update(func(tx *tickets.Tx) error { return tx.SetMailPassword(m.ID, p, hash, s.now()) }); err != nil {
+		return fmt.Errorf("password for outbox entry %d: %w", m.ID, err)
+	}
+	m.Secret = p
+	return nil
+}
+
+func (s *Sender) dial(ctx context.Context) (*mail.Client, error) {
+	opts := []mail.Option{
+		mail.WithPort(s.smtp.Port), mail.WithTimeout(s.smtp.Timeout),
+		mail.WithTLSConfig(s.tlsConfig()),
+	}
+	if s.smtp.HELO != "" {
+		opts = append(opts, mail.WithHELO(s.smtp.HELO))
+	}
+	switch s.smtp.Security {
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	case "starttls":
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	switch {
+	case s.smtp.Token != nil:
+		token, err := s.smtp.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("smtp token: %w", err)
+		}
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(s.smtp.Username), mail.WithPassword(token))
+	case s.smtp.Username != "":
+		auth := mail.SMTPAuthPlain
+		if s.smtp.Security == "none" {
+			// Plain text auth without TLS only on a network the admin chose.
+			auth = mail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(s.smtp.Username), mail.WithPassword(s.smtp.Password))
+	}
+	c, err := mail.NewClient(s.smtp.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.smtp.Timeout)
+	defer cancel()
+	if err := c.DialWithContext(dctx); err != nil {
+		return nil, fmt.Errorf("connect %s: %w", net.JoinHostPort(s.smtp.Host, strconv.Itoa(s.smtp.Port)), err)
+	}
+	return c, nil
+}
+
+func (s *Sender) tlsConfig() *tls.Config {
+	cfg := &tls.Config{ServerName: s.smtp.Host, MinVersion: tls.VersionTLS12}
+	if s.smtp.TLSConfig != nil {
+		cfg = s.smtp.TLSConfig.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = s.smtp.Host
+		}
+	}
+	return cfg
+}
+
+// permanent reports whether a send error is final: a 5xx reply, or a mail
+// that cannot be sent as it is. Everything else (4xx, a dropped connection,
+// a timeout) is worth another attempt; go-mail's IsTemp alone would call a
+// connection dropped during DATA permanent.
+func permanent(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	if code := se.ErrorCode(); code >= 500 && code <= 599 {
+		return true
+	}
+	switch se.Reason {
+	case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
+		return true
+	}
+	return false
+}
+
+func (s *Sender) markSent(m *tickets.Mail) error {
+	err := s.store.Update(func(tx *tickets.Tx) error { return tx.MarkSent(m.ID, s.now()) })
+	if err != nil {
+		return fmt.Errorf("mark outbox entry %d sent: %w", m.ID, err)
+	}
+	s.sent.Add(1)
+	s.log.Info("mail sent", "id", m.ID, "ticket", uint64(m.Ticket), "template", m.Template, "to", m.To, "attempt", m.Attempts+1)
+	return nil
+}
+
+func (s *Sender) retry(m *tickets.Mail, reason string) error {
+	next := s.now().Add(backoff(m.Attempts, rand.Float64()))
+	err := s.store.Update(func(tx *tickets.Tx) error { return tx.MarkRetry(m.ID, reason, next) })
+	if err != nil {
+		return fmt.Errorf("mark outbox entry %d for retry: %w", m.ID, err)
+	}
+	s.log.Warn("mail not sent, will retry", "id", m.ID, "ticket", uint64(m.Ticket), "to", m.To, "attempt", m.Attempts+1,
+		"next", next.Format(time.RFC3339), "reason", reason)
+	return nil
+}
+
+func (s *Sender) fail(m *tickets.Mail, reason string) error {
+	err := s.store.Update(func(tx *tickets.Tx) error { return s.desk.DeliveryFailed(tx, m.ID, reason, s.now()) })
+	if err != nil {
+		return fmt.Errorf("mark outbox entry %d failed: %w", m.ID, err)
+	}
+	s.failures.Add(1)
+	s.log.Warn("mail failed for good", "id", m.ID, "ticket", uint64(m.Ticket), "to", m.To, "reason", reason)
+	return nil
+}
