@@ -2,8 +2,8 @@ package tickets
 
 import (
 	"encoding/json"
-	"strings"
 	"fmt"
+	"strings"
 	"time"
 )
 
