@@ -615,12 +615,19 @@ func (p *Poller) saveState(fn func(*tickets.MailboxState), state *tickets.Mailbo
 
 // ack flags committed mail \Seen and moves it where it belongs, then
 // records that it did. Only ever called with no other command running.
+// After a crash between a MOVE and its record, some UIDs are already gone:
+// only the ones still in the mailbox are touched, as a MOVE of nothing is
+// answered oddly by some servers (an empty COPYUID the client cannot parse).
 func (p *Poller) ack(c *imapclient.Client, state *tickets.MailboxState, canMove bool) error {
 	if len(state.Unacked) == 0 && len(state.Quarantined) == 0 {
 		return nil
 	}
-	if len(state.Unacked) > 0 {
-		set := uidSet(state.Unacked)
+	present, err := presentUIDs(c, append(slices.Clone(state.Unacked), state.Quarantined...))
+	if err != nil {
+		return err
+	}
+	if done := present.filter(state.Unacked); len(done) > 0 {
+		set := uidSet(done)
 		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
 			return fmt.Errorf("flag processed mail: %w", err)
 		}
@@ -630,12 +637,40 @@ func (p *Poller) ack(c *imapclient.Client, state *tickets.MailboxState, canMove 
 			}
 		}
 	}
-	if len(state.Quarantined) > 0 && canMove {
-		if _, err := c.Move(uidSet(state.Quarantined), p.opts.QuarantineMailbox).Wait(); err != nil {
+	if bad := present.filter(state.Quarantined); len(bad) > 0 && canMove {
+		if _, err := c.Move(uidSet(bad), p.opts.QuarantineMailbox).Wait(); err != nil {
 			return fmt.Errorf("move to %q: %w", p.opts.QuarantineMailbox, err)
 		}
 	}
 	return p.saveState(func(st *tickets.MailboxState) { st.Unacked, st.Quarantined = nil, nil }, state)
+}
+
+type uidPresence map[uint32]bool
+
+func (u uidPresence) filter(uids []uint32) []uint32 {
+	var out []uint32
+	for _, x := range uids {
+		if u[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// presentUIDs asks which of uids are still in the selected mailbox.
+func presentUIDs(c *imapclient.Client, uids []uint32) (uidPresence, error) {
+	out := uidPresence{}
+	if len(uids) == 0 {
+		return out, nil
+	}
+	msgs, err := c.Fetch(uidSet(uids), &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("check unacknowledged mail: %w", err)
+	}
+	for _, m := range msgs {
+		out[uint32(m.UID)] = true
+	}
+	return out, nil
 }
 
 func uidSet(uids []uint32) imap.UIDSet {

@@ -164,7 +164,7 @@ func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	client, err := s.dial(ctx)
+	client, err := dial(ctx, s.smtp)
 	if err != nil {
 		s.log.Warn("smtp unavailable; mail stays queued", "err", err, "pending", len(jobs))
 		for _, j := range jobs {
@@ -227,15 +227,27 @@ func (s *Sender) preparePassword(m *tickets.Mail) error {
 	return nil
 }
 
-func (s *Sender) dial(ctx context.Context) (*mail.Client, error) {
+// Check connects to the SMTP server and logs in, as a send would, and
+// disconnects: for `maildesk config check`.
+func Check(ctx context.Context, o SMTPOptions) error {
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	c, err := dial(ctx, o)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+func dial(ctx context.Context, o SMTPOptions) (*mail.Client, error) {
 	opts := []mail.Option{
-		mail.WithPort(s.smtp.Port), mail.WithTimeout(s.smtp.Timeout),
-		mail.WithTLSConfig(s.tlsConfig()),
+		mail.WithPort(o.Port), mail.WithTimeout(o.Timeout), mail.WithTLSConfig(tlsConfig(o)),
 	}
-	if s.smtp.HELO != "" {
-		opts = append(opts, mail.WithHELO(s.smtp.HELO))
+	if o.HELO != "" {
+		opts = append(opts, mail.WithHELO(o.HELO))
 	}
-	switch s.smtp.Security {
+	switch o.Security {
 	case "tls":
 		opts = append(opts, mail.WithSSL())
 	case "starttls":
@@ -244,38 +256,38 @@ func (s *Sender) dial(ctx context.Context) (*mail.Client, error) {
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	}
 	switch {
-	case s.smtp.Token != nil:
-		token, err := s.smtp.Token(ctx)
+	case o.Token != nil:
+		token, err := o.Token(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("smtp token: %w", err)
 		}
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(s.smtp.Username), mail.WithPassword(token))
-	case s.smtp.Username != "":
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(o.Username), mail.WithPassword(token))
+	case o.Username != "":
 		auth := mail.SMTPAuthPlain
-		if s.smtp.Security == "none" {
+		if o.Security == "none" {
 			// Plain text auth without TLS only on a network the admin chose.
 			auth = mail.SMTPAuthPlainNoEnc
 		}
-		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(s.smtp.Username), mail.WithPassword(s.smtp.Password))
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(o.Username), mail.WithPassword(o.Password))
 	}
-	c, err := mail.NewClient(s.smtp.Host, opts...)
+	c, err := mail.NewClient(o.Host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("smtp client: %w", err)
 	}
-	dctx, cancel := context.WithTimeout(ctx, s.smtp.Timeout)
+	dctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if err := c.DialWithContext(dctx); err != nil {
-		return nil, fmt.Errorf("connect %s: %w", net.JoinHostPort(s.smtp.Host, strconv.Itoa(s.smtp.Port)), err)
+		return nil, fmt.Errorf("connect %s: %w", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)), err)
 	}
 	return c, nil
 }
 
-func (s *Sender) tlsConfig() *tls.Config {
-	cfg := &tls.Config{ServerName: s.smtp.Host, MinVersion: tls.VersionTLS12}
-	if s.smtp.TLSConfig != nil {
-		cfg = s.smtp.TLSConfig.Clone()
+func tlsConfig(o SMTPOptions) *tls.Config {
+	cfg := &tls.Config{ServerName: o.Host, MinVersion: tls.VersionTLS12}
+	if o.TLSConfig != nil {
+		cfg = o.TLSConfig.Clone()
 		if cfg.ServerName == "" {
-			cfg.ServerName = s.smtp.Host
+			cfg.ServerName = o.Host
 		}
 	}
 	return cfg

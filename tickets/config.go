@@ -145,8 +145,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	for p := range c.Lifecycle.Targets {
-		if _, ok := c.Fields.Priority.Canonical(p); !ok {
-			errs = append(errs, fmt.Errorf("lifecycle.targets: %q is not a configured priority", p))
+		switch name, ok := c.Fields.Priority.Canonical(p); {
+		case !ok:
+			errs = append(errs, fmt.Errorf("lifecycle.targets: %q is not a priority (%s)", p, strings.Join(c.Fields.Priority.Names(), ", ")))
+		case name != p:
+			errs = append(errs, fmt.Errorf("lifecycle.targets: write the priority's name %q, not %q", name, p))
 		}
 	}
 	if err := c.Fields.validate(); err != nil {

@@ -31,7 +31,7 @@ type Ticket struct {
 	Status       Status    `json:"status"`
 	Customer     string    `json:"customer"` // canonical e-mail address
 	CustomerName string    `json:"customer_name,omitempty"`
-	Assignee     string    `json:"assignee,omitempty"` // staff e-mail address
+	Assignee     string    `json:"assignee"` // staff e-mail address; empty if nobody
 	Priority     string    `json:"priority"`
 	Type         string    `json:"type"`
 	Service      string    `json:"service,omitempty"`
