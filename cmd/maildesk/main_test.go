@@ -308,3 +308,21 @@ func TestCLITicketsWithoutDaemon(t *testing.T) {
 		t.Errorf("--raw lacks the original:\n%s", raw)
 	}
 }
+
+func TestConfigCheck(t *testing.T) {
+	_, cfg, _ := testMailSystem(t)
+	run := func(extraEnv ...string) (string, error) {
+		c := exec.Command(os.Args[0], "config", "check", "--config", cfg)
+		c.Env = append(append(os.Environ(), "MAILDESK_RUN_MAIN=1"), extraEnv...)
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run()
+	if err != nil || !strings.Contains(out, "logged in as support@example.test") || !strings.Contains(out, "smtp 127.0.0.1") {
+		t.Errorf("config check: %v\n%s", err, out)
+	}
+	out, err = run("MAILDESK_IMAP_PASSWORD=wrong")
+	if err == nil || !strings.Contains(out, "imap: login as") {
+		t.Errorf("config check with a wrong password: %v\n%s", err, out)
+	}
+}
