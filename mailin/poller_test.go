@@ -143,14 +143,14 @@ func TestPollerTakesMailIn(t *testing.T) {
 	stop := e.run()
 	defer stop()
 	e.deliver(plainMail("Ann <ann@client.test>", "Printer broken", "It jams."))
-	e.waitFor("the first ticket and its mails", func() bool { return len(e.outbox()) == 2 })
+	e.waitFor("the first ticket and its mails", func() bool { return len(e.outbox()) == 3 })
 
 	tk := e.tickets()
 	if len(tk) != 1 || tk[0].Customer != "ann@client.test" || tk[0].Subject != "Printer broken" {
 		t.Fatalf("tickets = %+v", tk)
 	}
 	ack := e.outbox()[0]
-	if ack.Template != "ack" || e.outbox()[1].Template != "welcome" {
+	if ack.Template != "ack" || e.outbox()[1].Template != "welcome" || e.outbox()[2].Template != "staff-new" {
 		t.Fatalf("outbox = %+v", e.outbox())
 	}
 	e.deliver(plainMail("ann@client.test", "Re: [#1] Printer broken", "Still jams."))
@@ -245,8 +245,8 @@ func TestPollerCrashWindow(t *testing.T) {
 		return seen == 5
 	})
 	time.Sleep(200 * time.Millisecond)
-	if n, acks := len(e.tickets()), len(e.outbox()); n != 5 || acks != 10 {
-		t.Errorf("%d tickets and %d queued mails, want 5 and 10 (ack + welcome each)", n, acks)
+	if n, queued := len(e.tickets()), len(e.outbox()); n != 5 || queued != 15 {
+		t.Errorf("%d tickets and %d queued mails, want 5 and 15 (ack, welcome, staff notice each)", n, queued)
 	}
 }
 

@@ -2,7 +2,6 @@ package mailout
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -143,14 +142,7 @@ func (c *Composer) returnPath(m *tickets.Mail) string {
 		return c.cfg.Address
 	}
 	local, domain, _ := strings.Cut(c.cfg.Address, "@")
-	return fmt.Sprintf("%s+%s@%s", local, VERPToken(c.verpKey, m.ID), domain)
-}
-
-// VERPToken is the return-path token for outbox entry id: "b.<id>.<mac>".
-func VERPToken(key []byte, id uint64) string {
-	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "bounce:%d", id)
-	return fmt.Sprintf("b.%d.%s", id, hex.EncodeToString(mac.Sum(nil))[:12])
+	return fmt.Sprintf("%s+%s@%s", local, tickets.VERPToken(c.verpKey, m.ID), domain)
 }
 
 func boundary(messageID string) string {

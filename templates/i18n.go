@@ -4,28 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"maildesk/tickets"
 )
-
-// statusNames are the statuses as our users' support policies name them
-// (../shared/seeds): Новая, В работе, Требуется информация, Ожидает
-// подтверждения, Закрыта.
-var statusNames = map[string]map[tickets.Status]string{
-	"en": {tickets.StatusNew: "New", tickets.StatusInProgress: "In progress", tickets.StatusWaiting: "Information required",
-		tickets.StatusResolved: "Awaiting your confirmation", tickets.StatusClosed: "Closed"},
-	"ru": {tickets.StatusNew: "Новая", tickets.StatusInProgress: "В работе", tickets.StatusWaiting: "Требуется информация",
-		tickets.StatusResolved: "Ожидает подтверждения", tickets.StatusClosed: "Закрыта"},
-	"uk": {tickets.StatusNew: "Нова", tickets.StatusInProgress: "В роботі", tickets.StatusWaiting: "Потрібна інформація",
-		tickets.StatusResolved: "Очікує підтвердження", tickets.StatusClosed: "Закрита"},
-}
-
-func statusName(lang string, s tickets.Status) string {
-	if n, ok := statusNames[lang][s]; ok {
-		return n
-	}
-	return string(s)
-}
 
 // fieldNames name the ticket fields in running text.
 var fieldNames = map[string]map[string]string{

@@ -230,7 +230,7 @@ func tidyText(s string) string {
 
 func (s *Set) funcs(lang string) map[string]any {
 	return map[string]any{
-		"status": func(st tickets.Status) string { return statusName(lang, st) },
+		"status": func(st tickets.Status) string { return st.Label(lang) },
 		"field": func(key, value string) string {
 			if f := s.opts.Fields.ByKey(key); f != nil {
 				return f.Label(value, lang)

@@ -75,6 +75,9 @@ func (d *Desk) route(tx *Tx, in *Incoming, now time.Time) (Outcome, error) {
 	if d.isOwnAddress(in.From.Email) {
 		return Outcome{Action: ActionIgnored, Detail: "from our own address"}, nil
 	}
+	if in.Auto == AutoBounce {
+		return d.bounce(tx, in, now)
+	}
 	t, err := d.findTicket(tx, in)
 	if err != nil {
 		return Outcome{}, err
@@ -169,10 +172,12 @@ func (d *Desk) view(t *Ticket) *TicketView {
 }
 
 // queueCustomer queues a mail to t's customer, threaded into the customer's
-// conversation. Automatic mail (auto != "") is subject to the per-address
-// cap; a capped mail is not queued and queueCustomer returns nil.
+// conversation. A mail sent in answer to the customer's mail (auto
+// AutoReplied) counts towards the per-address cap; over the cap it is not
+// queued and queueCustomer returns nil. Mail that staff or a timer caused
+// is never capped: it cannot be part of a loop.
 func (d *Desk) queueCustomer(tx *Tx, t *Ticket, template, auto string, data MailData, now time.Time) (*Mail, error) {
-	if auto != "" {
+	if auto == AutoReplied {
 		ok, err := d.allowAuto(tx, t.Customer, now)
 		if err != nil || !ok {
 			return nil, err

@@ -88,6 +88,17 @@ func (e *deskEnv) outbox() []Mail {
 	return out
 }
 
+// to keeps the mails addressed to address.
+func to(mails []Mail, address string) []Mail {
+	var out []Mail
+	for _, m := range mails {
+		if m.To == address {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func templatesOf(mails []Mail) []string {
 	var out []string
 	for _, m := range mails {
@@ -114,9 +125,12 @@ func TestNewMailOpensTicketAndRegisters(t *testing.T) {
 	if c == nil || c.Name != "Name Ann@Client.test" || c.PasswordHash != "" {
 		t.Errorf("customer = %+v; want registered, password not yet made", c)
 	}
-	mails := e.outbox()
+	mails := to(e.outbox(), "ann@client.test")
 	if got := templatesOf(mails); !slices.Equal(got, []string{"ack→ann@client.test", "welcome→ann@client.test"}) {
 		t.Fatalf("outbox = %v, want ack then welcome", got)
+	}
+	if got := templatesOf(to(e.outbox(), "alice@acme.test")); !slices.Equal(got, []string{"staff-new→alice@acme.test"}) {
+		t.Errorf("staff were told %v, want staff-new", got)
 	}
 	if !mails[1].IssuePassword || mails[1].Secret != "" || mails[0].Auto != AutoReplied {
 		t.Errorf("welcome = %+v, ack auto = %q", mails[1], mails[0].Auto)
@@ -130,7 +144,7 @@ func TestNewMailOpensTicketAndRegisters(t *testing.T) {
 	if out.Ticket != 2 {
 		t.Fatalf("second ticket = %+v", out)
 	}
-	if got := templatesOf(e.outbox()); len(got) != 3 || got[2] != "ack→ann@client.test" {
+	if got := templatesOf(to(e.outbox(), "ann@client.test")); len(got) != 3 || got[2] != "ack→ann@client.test" {
 		t.Errorf("outbox = %v, want one more ack only", got)
 	}
 }
@@ -138,7 +152,7 @@ func TestNewMailOpensTicketAndRegisters(t *testing.T) {
 func TestThreading(t *testing.T) {
 	e := newDeskEnv(t)
 	e.receive(e.mail("ann@client.test", "Printer broken", "It jams."))
-	ack := e.outbox()[0]
+	ack := to(e.outbox(), "ann@client.test")[0]
 
 	// By tag.
 	byTag := e.mail("ann@client.test", "Re: [#1] Printer broken", "Still jams.")
@@ -172,7 +186,7 @@ func TestThreading(t *testing.T) {
 func TestStrangerCannotWriteIntoTicket(t *testing.T) {
 	e := newDeskEnv(t)
 	e.receive(e.mail("ann@client.test", "Contract", "Confidential."))
-	ack := e.outbox()[0]
+	ack := to(e.outbox(), "ann@client.test")[0]
 	stranger := e.mail("mallory@evil.test", "Re: [#1] Contract", "Tell me everything")
 	stranger.Tag, stranger.CleanSubject = 1, "Contract"
 	stranger.InReplyTo = []string{ack.MessageID}
@@ -211,8 +225,8 @@ func TestDuplicateAndAutomaticMail(t *testing.T) {
 	if out := e.receive(&again); out.Action != ActionDuplicate || out.Ticket != 1 {
 		t.Errorf("redelivered mail = %+v, want duplicate of #1", out)
 	}
-	if n := len(e.outbox()); n != 2 {
-		t.Errorf("outbox has %d mails after a duplicate, want 2", n)
+	if n := len(to(e.outbox(), "ann@client.test")); n != 2 {
+		t.Errorf("ann has %d mails after a duplicate, want 2", n)
 	}
 
 	own := e.mail("support@acme.test", "loop", "x")

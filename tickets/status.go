@@ -28,6 +28,24 @@ func (s Status) Valid() bool {
 	return false
 }
 
+// statusLabels are the statuses as our users' support policies name them.
+var statusLabels = map[string]map[Status]string{
+	"en": {StatusNew: "New", StatusInProgress: "In progress", StatusWaiting: "Information required",
+		StatusResolved: "Awaiting your confirmation", StatusClosed: "Closed"},
+	"ru": {StatusNew: "Новая", StatusInProgress: "В работе", StatusWaiting: "Требуется информация",
+		StatusResolved: "Ожидает подтверждения", StatusClosed: "Закрыта"},
+	"uk": {StatusNew: "Нова", StatusInProgress: "В роботі", StatusWaiting: "Потрібна інформація",
+		StatusResolved: "Очікує підтвердження", StatusClosed: "Закрита"},
+}
+
+// Label is the status's name in lang, as customers read it.
+func (s Status) Label(lang string) string {
+	if l, ok := statusLabels[lang][s]; ok {
+		return l
+	}
+	return string(s)
+}
+
 // Event is something that may move a ticket to another status.
 type Event string
 

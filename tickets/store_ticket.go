@@ -79,7 +79,9 @@ func timerKey(kind byte, at time.Time, n Number) []byte {
 
 func timerKeys(t *Ticket) [][]byte {
 	var keys [][]byte
-	if t.Open() && !t.Due.IsZero() {
+	// Once both reminders went out, the ticket leaves the due index, so
+	// the scheduler's work does not grow with old overdue tickets.
+	if t.Open() && !t.Due.IsZero() && !t.DueReminders.Overdue {
 		keys = append(keys, timerKey(timerDue, t.Due, t.Number))
 	}
 	if t.Status == StatusResolved && !t.ResolvedAt.IsZero() {
@@ -114,7 +116,10 @@ func (tx *Tx) AddMessage(t *Ticket, m *Message) error {
 		if err := tx.IndexMessageID(m.MessageID, t.Number); err != nil {
 			return err
 		}
-		if m.Kind != KindNote {
+		// Refs thread the customer's own conversation: only mail the
+		// customer saw belongs there (theirs, and ours to them, added by
+		// queueCustomer), never a staff member's mail to the helpdesk.
+		if m.Kind == KindCustomer {
 			t.addRef(m.MessageID)
 		}
 	}

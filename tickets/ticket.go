@@ -39,7 +39,8 @@ type Ticket struct {
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 
-	// Due is when the first response is promised; zero once answered.
+	// Due is when support promised to answer; zero while the ticket waits
+	// for the customer or is resolved or closed.
 	Due time.Time `json:"due,omitzero"`
 	// FirstResponse is when staff first answered publicly.
 	FirstResponse time.Time `json:"first_response,omitzero"`
@@ -49,6 +50,9 @@ type Ticket struct {
 	ClosedAt   time.Time `json:"closed_at,omitzero"`
 	// DueReminders records which due-time reminders went out, so each is sent once.
 	DueReminders DueReminders `json:"due_reminders,omitzero"`
+	// DueExtended is set when staff moved the due time (Due: +48h); an
+	// answer then does not clear it.
+	DueExtended bool `json:"due_extended,omitempty"`
 
 	// Participants are further addresses allowed to write into the ticket
 	// (people the customer copied); the customer and staff always may.

@@ -40,6 +40,7 @@ var apiMethods = map[string]apiMethod{
 	"outbox.list":     apiOutboxList,
 	"outbox.retry":    apiOutboxRetry,
 	"quarantine.list": apiQuarantineList,
+	"staff.list":      apiStaffList,
 }
 
 // call runs method with JSON args and returns its JSON result.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -165,21 +164,55 @@ func writeDemoConfig(cfg *Config, dir string) string {
 func demoTour(ctx context.Context, sys *memmail.System, say func(string, ...any)) error {
 	say("\n1. Anna writes to support, in Russian, from her own mail client.")
 	if err := demoSend(sys, "anna", "Анна Иванова", sys.Address("support"), "Не печатает чеки [Ошибка] [Высокий]",
-		"Здравствуйте!\n\nС утра касса не печатает чеки: при оплате выдаёт ошибку 1102.\nПерезагрузка не помогла.\n\nАнна", "", ""); err != nil {
+		"Здравствуйте!\n\nС утра касса не печатает чеки: при оплате выдаёт ошибку 1102.\nПерезагрузка не помогла.\n\nАнна", ""); err != nil {
 		return err
 	}
 	annaMail, err := demoWait(ctx, sys, "anna", 2)
 	if err != nil {
 		return err
 	}
-	say("   Anna's inbox, seconds later:")
+	say("   Anna's inbox, a moment later (a ticket number, and her password):")
 	for _, m := range annaMail {
 		say("     • %s", demoSummary(m))
 	}
+	aliceMail, err := demoWait(ctx, sys, "alice", 1)
+	if err != nil {
+		return err
+	}
+	say("\n2. Alice, on the team, is told in her own inbox; its Reply-To is her personal reply address:")
+	say("     • %s", demoSummary(aliceMail[0]))
+	replyTo, msgID, subject := demoReplyTarget(aliceMail[0])
+	say("\n3. Alice presses Reply and writes a command line above her answer:")
+	body := "Status: waiting-customer\n\nАнна, добрый день!\nПодскажите, пожалуйста, модель кассы и версию драйвера ККМ."
+	say("     %s", strings.ReplaceAll(body, "\n", "\n     "))
+	if err := demoSend(sys, "alice", "Alice Smith", replyTo, "Re: "+subject, body, msgID); err != nil {
+		return err
+	}
+	annaMail, err = demoWait(ctx, sys, "anna", 3)
+	if err != nil {
+		return err
+	}
+	say("\n4. Anna gets the answer from the support address, never Alice's own, with the new status:")
+	say("     From: %s", demoFrom(annaMail[2]))
+	say("     %s", strings.ReplaceAll(strings.TrimSpace(demoText(annaMail[2])), "\n", "\n     "))
 	return nil
 }
 
-func demoSend(sys *memmail.System, from, name, to, subject, body, inReplyTo, extra string) error {
+// demoReplyTarget is where a mail client's Reply button would send an answer to raw.
+func demoReplyTarget(raw []byte) (replyTo, messageID, subject string) {
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		return "", "", ""
+	}
+	if rt, _ := r.Header.AddressList("Reply-To"); len(rt) > 0 {
+		replyTo = rt[0].Address
+	}
+	messageID, _ = r.Header.MessageID()
+	subject, _ = r.Header.Subject()
+	return replyTo, messageID, subject
+}
+
+func demoSend(sys *memmail.System, from, name, to, subject, body, inReplyTo string) error {
 	m := gomail.NewMsg()
 	if err := m.FromFormat(name, sys.Address(from)); err != nil {
 		return err
@@ -189,7 +222,7 @@ func demoSend(sys *memmail.System, from, name, to, subject, body, inReplyTo, ext
 	}
 	m.Subject(subject)
 	if inReplyTo != "" {
-		m.SetGenHeader(gomail.HeaderInReplyTo, inReplyTo)
+		m.SetGenHeader(gomail.HeaderInReplyTo, "<"+inReplyTo+">")
 	}
 	m.SetBodyString(gomail.TypeTextPlain, body)
 	host, port, _ := net.SplitHostPort(sys.SMTPAddr())
@@ -228,23 +261,43 @@ func demoSummary(raw []byte) string {
 	}
 	subject, _ := r.Header.Subject()
 	first := ""
+	for _, l := range strings.Split(demoText(raw), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Здравствуйте") && !strings.HasPrefix(l, "Hello") {
+			first = l
+			break
+		}
+	}
+	return fmt.Sprintf("%q\n         %s", subject, clip(first, 100))
+}
+
+// demoText is the plain text part of raw.
+func demoText(raw []byte) string {
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
 	for {
 		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) || err != nil {
-			break
+		if err != nil {
+			return ""
 		}
 		if h, ok := p.Header.(*mail.InlineHeader); ok {
 			if ct, _, _ := h.ContentType(); ct == "text/plain" {
 				b, _ := io.ReadAll(p.Body)
-				for _, l := range strings.Split(string(b), "\n") {
-					if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Здравствуйте") && !strings.HasPrefix(l, "Hello") {
-						first = l
-						break
-					}
-				}
-				break
+				return string(b)
 			}
 		}
 	}
-	return fmt.Sprintf("%q\n         %s", subject, clip(first, 100))
+}
+
+func demoFrom(raw []byte) string {
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	from, _ := r.Header.AddressList("From")
+	if len(from) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s <%s>", from[0].Name, from[0].Address)
 }

@@ -270,7 +270,8 @@ func TestDemo(t *testing.T) {
 	if err := runDemo(t.Context(), &out, 0, 0, t.TempDir(), true); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{`"Re: [#1] Не печатает чеки`, "Ваш доступ к службе поддержки Demo Support", "IMAP  127.0.0.1"} {
+	for _, want := range []string{`"Re: [#1] Не печатает чеки`, "Ваш доступ к службе поддержки Demo Support", "IMAP  127.0.0.1",
+		`"[#1] Не печатает чеки"`, "модель кассы", "Требуется информация"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
@@ -318,6 +319,7 @@ func TestConfigCheck(t *testing.T) {
 		return string(out), err
 	}
 	out, err := run()
+	t.Logf("config check said:\n%s", out)
 	if err != nil || !strings.Contains(out, "logged in as support@example.test") || !strings.Contains(out, "smtp 127.0.0.1") {
 		t.Errorf("config check: %v\n%s", err, out)
 	}

@@ -198,6 +198,9 @@ func (a *app) run(ctx context.Context, once bool) error {
 		if err := poller.Once(ctx); err != nil {
 			return err
 		}
+		if err := a.tick(); err != nil {
+			return err
+		}
 		_, err := sender.Flush(ctx)
 		return err
 	}
@@ -211,6 +214,7 @@ func (a *app) run(ctx context.Context, once bool) error {
 	loops := map[string]func(context.Context) error{
 		"mailin":  poller.Run,
 		"mailout": sender.Run,
+		"timers":  a.runTimers,
 		"control": func(ctx context.Context) error { return serveControl(ctx, ctl, newAPI(a, sender)) },
 	}
 	for name, fn := range loops {
@@ -223,6 +227,34 @@ func (a *app) run(ctx context.Context, once bool) error {
 	wg.Wait()
 	a.log.Info("maildesk stopped")
 	return nil
+}
+
+// runTimers does what time decides (autoclose, due reminders) every 30s.
+func (a *app) runTimers(ctx context.Context) error {
+	ticker := time.NewTicker(30 * time.Second)
+	defer ticker.Stop()
+	for {
+		if err := a.tick(); err != nil {
+			a.log.Error("timers", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+func (a *app) tick() error {
+	var n int
+	err := a.store.Update(func(tx *tickets.Tx) (err error) {
+		n, err = a.desk.Tick(tx, a.now())
+		return err
+	})
+	if n > 0 {
+		a.log.Info("timers", "done", n)
+	}
+	return err
 }
 
 // supervise runs a loop until ctx ends. A panic in it (a bug) is logged and
