@@ -97,7 +97,9 @@ func (d *Desk) replyAddress(tx *Tx, email string) string {
 
 // ReplyAddress is the personal reply address of staff member email, for
 // their address book: mail they send to it is believed to be theirs.
-func (d *Desk) ReplyAddress(tx *Tx, email string) string { return d.replyAddress(tx, strings.ToLower(email)) }
+func (d *Desk) ReplyAddress(tx *Tx, email string) string {
+	return d.replyAddress(tx, strings.ToLower(email))
+}
 
 // token is a short HMAC of what, with the store's secret.
 func (d *Desk) token(tx *Tx, what string) string {
