@@ -143,7 +143,7 @@ func parseExtension(s string) (time.Duration, bool) {
 		return 0, false
 	}
 	unit := time.Hour
-	if m[2] != "" && strings.ContainsAny(m[2][:1], "dд") {
+	if strings.HasPrefix(m[2], "d") || strings.HasPrefix(m[2], "д") {
 		unit = 24 * time.Hour
 	}
 	return time.Duration(n * float64(unit)), true

@@ -41,6 +41,7 @@ var apiMethods = map[string]apiMethod{
 	"outbox.retry":    apiOutboxRetry,
 	"quarantine.list": apiQuarantineList,
 	"staff.list":      apiStaffList,
+	"report":          apiReport,
 }
 
 // call runs method with JSON args and returns its JSON result.

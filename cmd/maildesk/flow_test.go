@@ -35,6 +35,11 @@ type flow struct {
 // newFlow starts maildesk with support, staff alice and bob, and customers
 // anna, olena and carl. mod may change the config first.
 func newFlow(t *testing.T, mod func(*Config)) *flow {
+	return newFlowAt(t, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), mod)
+}
+
+// newFlowAt is newFlow with maildesk's clock starting at start.
+func newFlowAt(t *testing.T, start time.Time, mod func(*Config)) *flow {
 	t.Helper()
 	sys, err := memmail.Start(memmail.Options{})
 	if err != nil {
@@ -68,7 +73,7 @@ func newFlow(t *testing.T, mod func(*Config)) *flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &flow{t: t, sys: sys, app: a, now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	f := &flow{t: t, sys: sys, app: a, now: start}
 	a.now = f.clock
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

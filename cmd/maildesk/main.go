@@ -73,7 +73,7 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
 	root.AddCommand(
 		runCommand(g), demoCommand(g), configCommand(g), ticketsCommand(g), outboxCommand(g),
-		quarantineCommand(g), staffCommand(g), versionCommand(),
+		quarantineCommand(g), staffCommand(g), reportCommand(g), versionCommand(),
 	)
 	return root
 }

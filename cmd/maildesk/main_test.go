@@ -308,6 +308,13 @@ func TestCLITicketsWithoutDaemon(t *testing.T) {
 	if raw := run("tickets", "show", "1", "--raw"); !strings.Contains(raw, "Message-ID: <p1@x>") {
 		t.Errorf("--raw lacks the original:\n%s", raw)
 	}
+	// The run above is a real clock; the ticket counts as opened today.
+	if rep := run("report", "--since", "7d"); !strings.Contains(rep, "Opened:") || !strings.Contains(rep, "new 1") {
+		t.Errorf("report:\n%s", rep)
+	}
+	if staff := run("staff"); !strings.Contains(staff, "support+") || !strings.Contains(staff, "alice@example.test") {
+		t.Errorf("staff:\n%s", staff)
+	}
 }
 
 func TestConfigCheck(t *testing.T) {
