@@ -205,6 +205,10 @@ func (d *Desk) customerReply(tx *Tx, in *Incoming, t *Ticket, now time.Time) (Ou
 	if in.Auto == AutoReply {
 		return d.autoReplyNote(tx, in, t, now)
 	}
+	if strings.TrimSpace(in.Text) == "" {
+		// All quote or forward: what the customer sent is all there is.
+		in.Text = in.FullText
+	}
 	first := firstLine(in.Text)
 	if t.Status == StatusClosed {
 		if t.RatingAsked && t.Rating == nil {

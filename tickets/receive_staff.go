@@ -18,6 +18,16 @@ func (d *Desk) staffMail(tx *Tx, in *Incoming, t *Ticket, now time.Time) (Outcom
 	}
 	cmds, body := leadingCommands(in.Text)
 	cmds = append(cmds, subjectCommands(in.SubjectTags)...)
+	if t != nil && body == "" && len(cmds) == 0 {
+		// No new words and no commands (a quote sent by mistake, a forward
+		// with nothing typed): kept inside, nothing goes out.
+		m := &Message{Kind: KindNote, From: staff.Email, FromName: staff.Name, At: now, Subject: in.Subject,
+			Text: in.FullText, MessageID: in.MessageID, Raw: in.Raw, Files: in.Files, Flags: []string{"no-new-text"}}
+		if err := tx.AddMessage(t, m); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Ticket: t.Number, Action: ActionNote, Detail: "no new text"}, tx.PutTicket(t)
+	}
 	ch, errs, help := d.resolveCommands(cmds, staff, t)
 	if t != nil && ch.customer != nil {
 		errs = append(errs, "\"Customer:\" opens a new ticket; this mail is about an existing one")
