@@ -190,12 +190,15 @@ func fileName(part Part) string {
 }
 
 // forwardedOf finds the original of a forwarded mail: an attached
-// message/rfc822, or else nothing (forward blocks in text come later).
+// message/rfc822, or a forward in the text.
 func forwardedOf(m *Message) *tickets.Forwarded {
 	for _, e := range m.Embedded {
 		if e.From.Email != "" {
 			return &tickets.Forwarded{From: e.From, Subject: e.Subject, Text: strings.TrimSpace(e.Text), Date: e.Date}
 		}
+	}
+	if f, ok := ParseForward(m.Text); ok {
+		return f
 	}
 	return nil
 }

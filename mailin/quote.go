@@ -46,22 +46,16 @@ func blank(l string) bool { return strings.TrimSpace(l) == "" }
 // onlyQuoted reports text that is all "> " quote, with no mail header inside
 // it (an Apple Mail forward is all quote too, with its header inside).
 func onlyQuoted(lines []string) bool {
-	var inner []string
-	for _, l := range lines {
-		if blank(l) {
-			continue
-		}
-		if !isQuoted(l) {
-			return false
-		}
-		inner = append(inner, strings.TrimPrefix(strings.TrimLeft(l, " \t>|"), " "))
+	if !onlyQuotedLines(lines) {
+		return false
 	}
+	inner := unquote(lines)
 	for i := range inner {
 		if _, _, _, ok := embeddedMail(inner, i); ok {
 			return false
 		}
 	}
-	return len(inner) > 0
+	return true
 }
 
 // isQuoted reports a quoted line: "> " (mail clients), "| " (some
@@ -231,13 +225,13 @@ var (
 var (
 	fromLabels = setOf("from", "von", "de", "da", "van", "fra", "från", "od", "от", "від", "kimden", "lähettäjä", "feladó",
 		"afzender", "saatja", "avsändare", "expéditeur", "remitente", "mittente", "message du", "sender", "absender", "odesílatel",
-		"šalje", "expeditorul", "expeditor", "від кого", "от кого", "відправник", "отправитель",
+		"šalje", "expeditorul", "expeditor", "de la", "nadawca", "gönderen", "送信元", "від кого", "от кого", "відправник", "отправитель",
 		"差出人", "寄件者", "发件人", "보낸 사람", "보낸사람")
 	otherLabels = setOf("subject", "тема", "betreff", "objet", "oggetto", "asunto", "assunto", "temat", "onderwerp", "emne",
 		"ämne", "aihe", "tárgy", "konu", "předmět", "predmet", "subiect", "subiectul", "teema", "sujet",
 		"sent", "date", "дата", "отправлено", "надіслано", "gesendet", "datum", "envoyé", "envoyé le", "enviado", "enviada",
 		"inviato", "verzonden", "sendt", "skickat", "wysłano", "odesláno", "lähetetty", "elküldve", "gönderildi", "trimis",
-		"data", "fecha", "päivämäärä", "dato", "gönderilme", "tarih", "dátum", "dată", "primatelj", "kome", "destinatarul",
+		"data", "fecha", "päivämäärä", "dato", "gönderilme", "tarih", "dátum", "dată", "primatelj", "kome", "destinatarul", "naslov", "prima", "adresat", "trimis", "送信先",
 		"to", "кому", "an", "à", "a", "para", "aan", "til", "till", "do", "vastaanottaja", "címzett", "kime", "komu", "către",
 		"cc", "копия", "копія", "kopie", "copie", "copie à", "kopi", "kopia", "kopio", "másolat", "bilgi", "copia",
 		"件名", "主题", "主旨", "收件人", "日付", "宛先", "送信日時")
@@ -263,10 +257,11 @@ func label(line string) (string, bool) {
 }
 
 // headerBlock reports the length of the quoted mail's header block at line
-// i ("From: … Sent: … To: … Subject: …" as Outlook writes it, in any of
-// many languages): consecutive "Label: value" lines with a sender label and
-// one other, so that a customer's "Name: / Phone: / Email:" details never
-// count. A value folded onto the next line continues it.
+// i ("From: … Sent: … To: … Subject: …" as Outlook writes it, Thunderbird's
+// "Subject: … Date: … From: …", in any of many languages): consecutive
+// "Label: value" lines starting with a header we know and holding a sender
+// label and one other, so that a customer's "Name: / Phone: / Email:"
+// details never count. A value folded onto the next line continues it.
 func headerBlock(lines []string, i int) int {
 	if i >= len(lines) {
 		return 0
@@ -283,7 +278,7 @@ func headerBlock(lines []string, i int) int {
 			hasFrom = true
 		case ok && otherLabels[lab]:
 			hasOther = true
-		case n > 0 && hasFrom:
+		case n > 0 && (hasFrom || hasOther):
 			// A header we do not know ("发送时间: …"), or a folded value
 			// ("Subject: Some subject that\nspans over 2 lines").
 		default:
@@ -294,8 +289,8 @@ func headerBlock(lines []string, i int) int {
 			continue
 		}
 		n++
-		if n == 1 && !hasFrom {
-			return 0 // the block starts with the sender
+		if n == 1 && !hasFrom && !hasOther {
+			return 0 // the block starts with a header we know
 		}
 	}
 	if hasFrom && hasOther && n >= 2 {

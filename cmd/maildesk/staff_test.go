@@ -221,3 +221,30 @@ func TestAttachmentsBothWays(t *testing.T) {
 		t.Errorf("customer did not get the staff file: %v", got.Files)
 	}
 }
+
+func TestStaffForwardOpensTicket(t *testing.T) {
+	f := newFlow(t, nil)
+	var personal string
+	f.app.store.View(func(tx *tickets.Tx) error { personal = f.app.desk.ReplyAddress(tx, f.addr("alice")); return nil })
+	f.send(msg{from: f.addr("alice"), name: "Alice", to: personal, subject: "Fwd: Invoice question",
+		body: "Carl wrote to me directly, please take it.\n\n---------- Forwarded message ---------\nFrom: Carl Berg <" + f.addr("carl") +
+			">\nDate: Mon, 23 Nov 2026 at 09:00\nSubject: Invoice question\nTo: Alice <" + f.addr("alice") + ">\n\nWhy was I charged twice?"})
+	carl := f.waitInbox("carl", 2)
+	if !strings.Contains(carl[0].Subject, "[#1] Invoice question") {
+		t.Errorf("carl's ack %q", carl[0].Subject)
+	}
+	tk := f.ticket(1)
+	if tk.Customer != f.addr("carl") || tk.CustomerName != "Carl Berg" || tk.Subject != "Invoice question" {
+		t.Errorf("ticket = %+v", tk)
+	}
+	th := f.thread(1)
+	if th[0].Text != "Why was I charged twice?" || th[0].From != f.addr("carl") || th[1].Kind != tickets.KindNote ||
+		!strings.Contains(th[1].Text, "please take it") {
+		t.Errorf("thread = %+v", th)
+	}
+	for _, r := range carl {
+		if strings.Contains(string(r.Raw), "please take it") {
+			t.Error("the staff member's remark reached the customer")
+		}
+	}
+}
