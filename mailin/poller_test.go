@@ -93,12 +93,14 @@ func (e *pollEnv) deliver(raw string) {
 
 func (e *pollEnv) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	// A deadline for a hung test, not a speed claim: -race on a loaded CI
+	// machine takes 1,200 mails in well over 15 s.
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -373,6 +373,32 @@ func (r *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	return r.SessionIMAP4rev2.Store(w, numSet, flags, options)
 }
 
+// Idle also announces mail that arrived between the client's last command and
+// IDLE: imapmemserver's own IDLE waits only for updates after it starts, so
+// such mail would stay unannounced (Dovecot sends it at once). A flush right
+// at the start, and every 100 ms while the inner IDLE runs, closes that gap.
+func (r *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	done := make(chan error, 1)
+	go func() { done <- r.SessionIMAP4rev2.Idle(w, stop) }()
+	if err := r.SessionIMAP4rev2.Poll(w, true); err != nil {
+		<-done
+		return err
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if err := r.SessionIMAP4rev2.Poll(w, true); err != nil {
+				<-done
+				return err
+			}
+		}
+	}
+}
+
 func (r *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
 	r.sys.record(r.user, "MOVE", numSet.String()+" "+dest)
 	return r.SessionIMAP4rev2.Move(w, numSet, dest)
