@@ -22,10 +22,21 @@ func Classify(m *Message) (kind tickets.AutoKind, reason string) {
 		return tickets.AutoBounce, "multipart/report delivery-status"
 	case m.Report != nil && len(m.Report.Recipients) > 0:
 		return tickets.AutoBounce, "delivery-status part"
-	case isDaemon(m.From.Email) && bounceSubject.MatchString(m.Subject):
+	case (isDaemon(m.From.Email) || isNoReply(m.From.Email)) && bounceSubject.MatchString(m.Subject):
 		return tickets.AutoBounce, "bounce from " + m.From.Email
-	case m.HasReturn && m.ReturnPath == "" && bounceSubject.MatchString(m.Subject):
+	case m.NullReturn && bounceSubject.MatchString(m.Subject):
 		return tickets.AutoBounce, "bounce with a null return path"
+	}
+
+	switch {
+	case ct == "multipart/report" && strings.EqualFold(ctParams["report-type"], "feedback-report"),
+		h.Get("Feedback-Type") != "" || h.Get("X-HmXmrOriginalRecipient") != "" || complaintSubject.MatchString(m.Subject):
+		// Abuse reports (ARF, Hotmail's complaints) are about mail, not from a customer.
+		return tickets.AutoReply, "feedback report"
+	case h.Get("X-Amz-Sns-Message-Id") != "":
+		return tickets.AutoReply, "Amazon SNS notification"
+	case systemNotice.MatchString(m.Subject) && h.Get("X-MLServer") != "":
+		return tickets.AutoReply, "mailing list server notice"
 	}
 
 	switch v := get("Auto-Submitted"); {
@@ -48,7 +59,7 @@ func Classify(m *Message) (kind tickets.AutoKind, reason string) {
 		return tickets.AutoReply, "out-of-office subject"
 	case isDaemon(m.From.Email):
 		return tickets.AutoReply, "from " + m.From.Email
-	case m.HasReturn && (m.ReturnPath == "" || isDaemon(m.ReturnPath)):
+	case m.NullReturn || isDaemon(m.ReturnPath):
 		return tickets.AutoReply, "null or daemon return path"
 	}
 	switch p := get("Precedence"); p {
@@ -72,16 +83,24 @@ func Classify(m *Message) (kind tickets.AutoKind, reason string) {
 func isDaemon(addr string) bool {
 	local, _, _ := strings.Cut(strings.ToLower(addr), "@")
 	switch local {
-	case "mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "noreply-dmarc-support":
+	case "mailer-daemon", "postmaster", "post_master", "post-master", "mail-daemon", "mailerdaemon", "noreply-dmarc-support":
 		return true
 	}
 	return false
 }
 
+// isNoReply reports an address that says it reads no answers.
+func isNoReply(addr string) bool {
+	local, _, _ := strings.Cut(strings.ToLower(addr), "@")
+	return local == "no-reply" || local == "noreply" || local == "donotreply" || local == "do-not-reply"
+}
+
 var (
-	bounceSubject = regexp.MustCompile(`(?i)(undeliver|undelivered|delivery (status notification|failure|has failed|failed)|mail delivery|returned mail|failure notice|could not be delivered|non-?delivery|delivery report|warning: message|nondeliverable|недоставлен|не доставлен|не удалось доставить|не вдалося доставити|ошибка доставки|помилка доставки)`)
+	bounceSubject    = regexp.MustCompile(`(?i)(undeliver|undelivered|delivery (status notification|failure|has failed|failed)|mail delivery|returned mail|failure notice|could not be delivered|non-?delivery|delivery report|warning: message|nondeliverable|mail error|недоставлен|не доставлен|не удалось доставить|не вдалося доставити|ошибка доставки|помилка доставки|メールエラー|配信エラー|送信エラー)`)
+	complaintSubject = regexp.MustCompile(`(?i)^\s*complaint about message from`)
+	systemNotice     = regexp.MustCompile(`(?i)(loop alert|loop detected|duplicated message-id)`)
 	// Only at the start and with a colon: a customer may well write "autoreply doesn't work".
-	autoReplySubject = regexp.MustCompile(`(?i)^\s*(automatic reply|auto[- ]?reply|autoresponse|auto[- ]?response|out of (the )?office|abwesenheitsnotiz|automatische antwort|réponse automatique|respuesta automática|автоматический ответ|автоответ|автоответчик|вне офиса|автоматична відповідь|автовідповідь|поза офісом)\b[^:]{0,40}:`)
+	autoReplySubject = regexp.MustCompile(`(?i)^\s*(automatic reply|auto[- ]?reply|autoresponse|auto[- ]?response|out of (the )?office|abwesenheitsnotiz|automatische antwort|réponse automatique|respuesta automática|автоматический ответ|автоответ|автоответчик|вне офиса|автоматична відповідь|автовідповідь|поза офісом)[^:]{0,40}:`)
 )
 
 // bounceOf reads what a bounce says about the mail that bounced.

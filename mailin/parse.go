@@ -46,6 +46,7 @@ type Message struct {
 	DeliveredTo []string // Delivered-To, X-Original-To, Envelope-To
 	ReturnPath  string   // "" also for the null return path "<>"
 	HasReturn   bool     // a Return-Path header is present
+	NullReturn  bool     // and it is the null return path "<>"
 	Subject     string
 	MessageID   string // canonical: no brackets, no spaces, lower-case
 	InReplyTo   []string
@@ -105,7 +106,7 @@ func Parse(raw []byte) (msg *Message, err error) {
 }
 
 func parse(raw []byte, depth int) (*Message, error) {
-	raw = stripMboxFrom(raw)
+	raw = stripMboxFrom(trimLeadingBlankLines(raw))
 	e, err := readEntity(raw)
 	if e == nil {
 		repaired := repairHeader(raw)
@@ -122,10 +123,22 @@ func parse(raw []byte, depth int) (*Message, error) {
 	p := &walker{msg: m, depth: depth}
 	res := p.walk(e, 0)
 	m.Text, m.FromHTML = res.text()
+	if m.From.Email == "" && m.fromMailSystem() {
+		// "From: MAILER-DAEMON" with no domain: a bounce needs matching, not an answer.
+		m.From = tickets.Address{Email: "mailer-daemon", Name: displayName(headerText(&m.Header, "From"))}
+	}
 	if m.From.Email == "" {
 		return m, &ParseError{Reason: "no sender address (From, Sender, Reply-To and Return-Path are empty or unreadable)"}
 	}
 	return m, nil
+}
+
+// fromMailSystem reports a mail written by a mail system: a daemon's name
+// in From, a null return path, or a delivery report.
+func (m *Message) fromMailSystem() bool {
+	from := strings.ToLower(m.Header.Get("From"))
+	return strings.Contains(from, "mailer-daemon") || strings.Contains(from, "postmaster") ||
+		strings.Contains(from, "mail delivery") || m.NullReturn || m.Report != nil
 }
 
 func (m *Message) warn(format string, args ...any) {
@@ -141,6 +154,18 @@ func readEntity(raw []byte) (*message.Entity, error) {
 		return nil, err
 	}
 	return e, err
+}
+
+// trimLeadingBlankLines drops blank lines before the header: with them the
+// header would read as empty and the whole mail as body.
+func trimLeadingBlankLines(raw []byte) []byte {
+	for {
+		i := bytes.IndexByte(raw, '\n')
+		if i < 0 || len(bytes.TrimSpace(raw[:i])) != 0 {
+			return raw
+		}
+		raw = raw[i+1:]
+	}
 }
 
 // stripMboxFrom drops an mbox "From " separator line, which is not a header.
@@ -215,6 +240,7 @@ func (m *Message) readHeader() {
 	if rp := h.Values("Return-Path"); len(rp) > 0 {
 		m.HasReturn = true
 		m.ReturnPath = lenientAddress(rp[0])
+		m.NullReturn = strings.TrimSpace(rp[0]) == "<>" || strings.TrimSpace(rp[0]) == ""
 	}
 	if m.From.Email == "" {
 		// Mail without a usable From still has someone to answer.

@@ -65,6 +65,14 @@ func newFlowAt(t *testing.T, start time.Time, mod func(*Config)) *flow {
 	if mod != nil {
 		mod(cfg)
 	}
+	f := &flow{t: t, sys: sys, now: start}
+	f.app = startApp(t, cfg, f.clock)
+	return f
+}
+
+// startApp runs maildesk with cfg until the test ends.
+func startApp(t *testing.T, cfg *Config, now func() time.Time) *app {
+	t.Helper()
 	cfg.defaults()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
@@ -73,13 +81,12 @@ func newFlowAt(t *testing.T, start time.Time, mod func(*Config)) *flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &flow{t: t, sys: sys, app: a, now: start}
-	a.now = f.clock
+	a.now = now
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.run(ctx, false) }()
 	t.Cleanup(func() { cancel(); <-done; a.Close() })
-	return f
+	return a
 }
 
 func (f *flow) clock() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
@@ -203,7 +210,7 @@ func (f *flow) inbox(name string) []*received {
 // waitInbox waits until account name has n mails and returns them.
 func (f *flow) waitInbox(name string, n int) []*received {
 	f.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		got := f.inbox(name)
 		if len(got) >= n {
@@ -231,7 +238,7 @@ func (f *flow) quiet(name string, n int) {
 // settle waits until maildesk has taken in all mail and sent its outbox.
 func (f *flow) settle() {
 	f.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		inbox, _ := f.sys.Flags("support", "INBOX")
 		unseen := 0

@@ -134,12 +134,12 @@ func TestKillDuringBatch(t *testing.T) {
 	// how far the work had got.
 	kills, midBatch := 0, 0
 	var progress []int
-	for i := 0; i < 30 && (midBatch < 3 || kills < 8); i++ {
+	for i := 0; i < 20 && (midBatch < 3 || kills < 8) && (len(progress) == 0 || progress[len(progress)-1] < n); i++ {
 		cmd, took := maildeskWatched(t, "mail taken in", "run", "--config", cfg)
 		if i%2 == 0 {
 			select {
 			case <-took:
-			case <-time.After(20 * time.Second):
+			case <-time.After(5 * time.Second):
 			}
 			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
 		} else {
