@@ -25,6 +25,8 @@ type Customer struct {
 	// welcome mail is sent (see doc.go, "Passwords").
 	PasswordHash string    `json:"password_hash,omitempty"`
 	PasswordSet  time.Time `json:"password_set,omitzero"`
+	// Requests holds when each kind of request by mail was last answered.
+	Requests map[string]time.Time `json:"requests,omitempty"`
 }
 
 // Customer loads the customer with address email.

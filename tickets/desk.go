@@ -78,6 +78,11 @@ func (d *Desk) route(tx *Tx, in *Incoming, now time.Time) (Outcome, error) {
 	if in.Auto == AutoBounce {
 		return d.bounce(tx, in, now)
 	}
+	if _, isStaff := d.cfg.StaffByEmail(in.From.Email); !isStaff {
+		if out, ok, err := d.request(tx, in, now); ok || err != nil {
+			return out, err
+		}
+	}
 	t, err := d.findTicket(tx, in)
 	if err != nil {
 		return Outcome{}, err

@@ -302,3 +302,49 @@ func (f *flow) openTicket() (annaMail, aliceMail []*received) {
 	f.send(msg{from: f.addr("anna"), name: "Anna Lee", subject: "Printer broken", body: "It jams on page 2."})
 	return f.waitInbox("anna", 2), f.waitInbox("alice", 1)
 }
+
+// A customer writes "password": a new password arrives at the registered
+// address, the old one stops working, the new one works; "tickets" lists
+// the open tickets. Both answer once per interval.
+func TestRequestsByMailFlow(t *testing.T) {
+	f := newFlow(t, nil)
+	anna, _ := f.openTicket()
+	old := passwordIn(t, anna[1].Text)
+
+	f.send(msg{from: f.addr("anna"), subject: "Password", body: ""})
+	got := f.waitInbox("anna", 3)[2]
+	fresh := passwordIn(t, got.Text)
+	if !strings.Contains(got.Subject, "new password") || fresh == "" || fresh == old {
+		t.Fatalf("password mail %q: %q (old %q)", got.Subject, got.Text, old)
+	}
+	var c *tickets.Customer
+	f.app.store.View(func(tx *tickets.Tx) (err error) { c, err = tx.Customer(f.addr("anna")); return err })
+	if !tickets.CheckPassword(c.PasswordHash, tickets.Password(fresh)) || tickets.CheckPassword(c.PasswordHash, tickets.Password(old)) {
+		t.Error("the stored hash does not match the new password only")
+	}
+
+	f.send(msg{from: f.addr("anna"), subject: "заявки", body: ""})
+	list := f.waitInbox("anna", 4)[3]
+	if !strings.Contains(list.Text, "[#1] Printer broken") {
+		t.Errorf("ticket list: %q", list.Text)
+	}
+	f.send(msg{from: f.addr("anna"), subject: "password", body: ""}) // again at once: no answer
+	f.quiet("anna", 4)
+	var open []tickets.Ticket
+	f.app.store.View(func(tx *tickets.Tx) (err error) { open, err = tx.ListTickets(tickets.Filter{}); return err })
+	if len(open) != 1 {
+		t.Errorf("requests opened tickets: %d", len(open))
+	}
+}
+
+// passwordIn finds the password line of a welcome or password mail.
+func passwordIn(t *testing.T, text string) string {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if _, v, ok := strings.Cut(line, "Password:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no password in %q", text)
+	return ""
+}
