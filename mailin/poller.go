@@ -427,15 +427,12 @@ func (p *Poller) take(c *imapclient.Client, state *tickets.MailboxState, chunk [
 		return err
 	}
 	for _, it := range items {
-		if it.Problem != nil {
-			continue
+		if it.Problem == nil {
+			it.Raw = bodies[imap.UID(it.UID)] // nil: expunged by someone since we listed it
 		}
-		if it.Raw = bodies[imap.UID(it.UID)]; it.Raw == nil {
-			continue // expunged by someone since we listed it
-		}
-		if err := p.proc.Prepare(it); err != nil {
-			return &StoreError{err}
-		}
+	}
+	if err := p.proc.PrepareAll(items); err != nil {
+		return &StoreError{err}
 	}
 	return p.commit(state, items)
 }

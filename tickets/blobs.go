@@ -54,10 +54,40 @@ func BlobKey(data []byte) string {
 // Put stores data durably (written, fsynced and renamed into place) and
 // returns its key. Storing the same content again costs a stat.
 func (b *Blobs) Put(data []byte) (string, error) {
+	var batch BlobBatch
+	key, err := batch.Put(b, data)
+	if err != nil {
+		return "", err
+	}
+	return key, batch.Commit()
+}
+
+// BlobBatch stores many blobs with one round of fsyncs: each Put writes a
+// temporary file; Commit fsyncs them all at once (the file system commits
+// its journal for the lot instead of once per file), then renames them into
+// place and syncs their folders. A blob is visible under its key only once
+// it is durable, so a crash before Commit leaves nothing but temporary files
+// and a retried Put writes the blob again. Not safe for concurrent use.
+type BlobBatch struct {
+	pending []pendingBlob
+}
+
+type pendingBlob struct {
+	tmp, path string
+	f         *os.File
+}
+
+// Put writes data as a blob of b to be made durable by Commit, and returns its key.
+func (batch *BlobBatch) Put(b *Blobs, data []byte) (string, error) {
 	key := BlobKey(data)
 	p, _ := b.path(key)
 	if _, err := os.Stat(p); err == nil {
 		return key, nil
+	}
+	for _, q := range batch.pending {
+		if q.path == p {
+			return key, nil
+		}
 	}
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -67,22 +97,60 @@ func (b *Blobs) Put(data []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("blob %s: %w", key, err)
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return "", fmt.Errorf("blob %s: %w", key, err)
 	}
-	return key, syncDir(dir)
+	batch.pending = append(batch.pending, pendingBlob{tmp: f.Name(), path: p, f: f})
+	return key, nil
+}
+
+// Commit makes every blob of the batch durable and visible, and empties it.
+// On error no blob of the batch is left half-written under its key.
+func (batch *BlobBatch) Commit() error {
+	pending := batch.pending
+	batch.pending = nil
+	if len(pending) == 0 {
+		return nil
+	}
+	files := make([]*os.File, len(pending))
+	for i, q := range pending {
+		files[i] = q.f
+	}
+	err := syncFiles(files)
+	for _, q := range pending {
+		if cerr := q.f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		for _, q := range pending {
+			os.Remove(q.tmp)
+		}
+		return fmt.Errorf("blob sync: %w", err)
+	}
+	dirs := map[string]bool{}
+	for _, q := range pending {
+		if err := os.Rename(q.tmp, q.path); err != nil {
+			return fmt.Errorf("blob %s: %w", filepath.Base(q.path), err)
+		}
+		dirs[filepath.Dir(q.path)] = true
+	}
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
+	}
+	return syncDirs(list)
+}
+
+// Abort removes the batch's temporary files.
+func (batch *BlobBatch) Abort() {
+	for _, q := range batch.pending {
+		q.f.Close()
+		os.Remove(q.tmp)
+	}
+	batch.pending = nil
 }
 
 func syncDir(dir string) error {
