@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -95,5 +96,26 @@ func TestNormalizeSubject(t *testing.T) {
 	}
 	if normalizeSubject("[Ошибка]") != "" {
 		t.Error("a subject of tags only is not empty")
+	}
+}
+
+// A backlog of timers is worked off in batches, so no transaction holds
+// the store for long.
+func TestTickWorksInBatches(t *testing.T) {
+	e := newDeskEnv(t)
+	for i := range TickBatch + 50 {
+		e.receive(e.mail(fmt.Sprintf("c%d@client.test", i), fmt.Sprintf("Problem %d", i), "help"))
+	}
+	e.now = e.now.Add(30 * 24 * time.Hour)
+	var counts []int
+	for range 3 {
+		e.store.Update(func(tx *Tx) error {
+			n, err := e.desk.Tick(tx, e.now)
+			counts = append(counts, n)
+			return err
+		})
+	}
+	if !slices.Equal(counts, []int{TickBatch, 50, 0}) {
+		t.Errorf("ticks did %v, want [%d 50 0]", counts, TickBatch)
 	}
 }

@@ -5,13 +5,23 @@ import (
 	"time"
 )
 
+// TickBatch is the most tickets one Tick changes: a backlog of timers (a
+// restart after a long stop, an import) is worked off in transactions
+// short enough that mail-in never waits long for the store.
+const TickBatch = 200
+
 // Tick does what time alone decides, as of now: it closes resolved tickets
 // nobody confirmed within lifecycle.autoclose_after, and reminds staff of
 // tickets near or past their due time, once each. It reads only the timer
-// index, so its cost does not grow with the number of tickets.
+// index, so its cost does not grow with the number of tickets. It changes
+// at most TickBatch tickets and returns how many; call it again while it
+// returns TickBatch.
 func (d *Desk) Tick(tx *Tx, now time.Time) (int, error) {
 	done := 0
 	for _, n := range tx.timersBefore(timerAutoclose, now.Add(-d.cfg.Lifecycle.AutocloseAfter)) {
+		if done == TickBatch {
+			return done, nil
+		}
 		t, err := tx.Ticket(n)
 		if err != nil {
 			return done, err
@@ -22,6 +32,9 @@ func (d *Desk) Tick(tx *Tx, now time.Time) (int, error) {
 		done++
 	}
 	for _, n := range tx.timersBefore(timerDue, now.Add(d.cfg.Lifecycle.RemindBefore)) {
+		if done == TickBatch {
+			return done, nil
+		}
 		t, err := tx.Ticket(n)
 		if err != nil {
 			return done, err

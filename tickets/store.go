@@ -209,3 +209,18 @@ func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 	}
 	return true, nil
 }
+
+// InUse is the number of bytes the data takes inside the database file
+// (pages in use by every bucket), which grows with the data while the file
+// itself grows in large steps and never shrinks.
+func (s *Store) InUse() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			st := b.Stats()
+			n += int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse)
+			return nil
+		})
+	})
+	return n, err
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // business hours need zone data on machines without it
 
@@ -36,8 +37,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "maildesk: second signal, exiting now")
 		os.Exit(130)
 	}()
+	// MAILDESK_CPUPROFILE names a file for a CPU profile of this run: how
+	// `maildesk bench --profile` looks inside the daemon it measures.
+	if path := os.Getenv("MAILDESK_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
 	err := rootCommand().ExecuteContext(ctx)
 	if err != nil {
+		pprof.StopCPUProfile()
 		var ue usageError
 		if !errors.As(err, &ue) {
 			fmt.Fprintln(os.Stderr, "maildesk:", err)
@@ -73,7 +83,7 @@ func rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
 	root.AddCommand(
 		runCommand(g), demoCommand(g), configCommand(g), ticketsCommand(g), outboxCommand(g),
-		quarantineCommand(g), staffCommand(g), reportCommand(g), versionCommand(),
+		quarantineCommand(g), staffCommand(g), reportCommand(g), versionCommand(), benchCommand(),
 	)
 	return root
 }

@@ -245,16 +245,21 @@ func (a *app) runTimers(ctx context.Context) error {
 	}
 }
 
+// tick runs the desk's timers until no batch is left, one transaction per batch.
 func (a *app) tick() error {
-	var n int
-	err := a.store.Update(func(tx *tickets.Tx) (err error) {
-		n, err = a.desk.Tick(tx, a.now())
-		return err
-	})
-	if n > 0 {
-		a.log.Info("timers", "done", n)
+	for {
+		var n int
+		err := a.store.Update(func(tx *tickets.Tx) (err error) {
+			n, err = a.desk.Tick(tx, a.now())
+			return err
+		})
+		if n > 0 {
+			a.log.Info("timers", "done", n)
+		}
+		if err != nil || n < tickets.TickBatch {
+			return err
+		}
 	}
-	return err
 }
 
 // supervise runs a loop until ctx ends. A panic in it (a bug) is logged and

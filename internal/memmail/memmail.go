@@ -39,6 +39,12 @@ type Options struct {
 	NoMove bool
 	// Logger receives server errors; nil discards them.
 	Logger *log.Logger
+	// AcceptUnknown makes the SMTP server accept mail for addresses without
+	// an account (recorded as delivered, filed nowhere), as a relay to the
+	// world would: the benchmark mails thousands of customers.
+	AcceptUnknown bool
+	// OnDelivery, if set, is called with every mail the SMTP server accepted.
+	OnDelivery func(Delivery)
 }
 
 // System is the running mail system.
@@ -473,7 +479,7 @@ func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return err
 		}
 	}
-	if _, ok := ss.sys.account(to); !ok {
+	if _, ok := ss.sys.account(to); !ok && !ss.sys.opts.AcceptUnknown {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user: " + to}
 	}
 	ss.to = append(ss.to, to)
@@ -487,14 +493,20 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	}
 	var errs []error
 	for _, to := range ss.to {
-		errs = append(errs, ss.sys.Deliver(ss.from, to, data))
+		if _, ok := ss.sys.account(to); ok {
+			errs = append(errs, ss.sys.Deliver(ss.from, to, data))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: err.Error()}
 	}
+	d := Delivery{From: ss.from, To: ss.to, Data: data, At: time.Now()}
 	ss.sys.mu.Lock()
-	ss.sys.delivered = append(ss.sys.delivered, Delivery{From: ss.from, To: ss.to, Data: data, At: time.Now()})
+	ss.sys.delivered = append(ss.sys.delivered, d)
 	ss.sys.mu.Unlock()
+	if ss.sys.opts.OnDelivery != nil {
+		ss.sys.opts.OnDelivery(d)
+	}
 	return nil
 }
 

@@ -1,0 +1,740 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/spf13/cobra"
+
+	"maildesk/internal/memmail"
+	"maildesk/mailin"
+	"maildesk/tickets"
+)
+
+// The benchmark runs the real maildesk binary (this one, as a child
+// process) against in-process mail servers, and measures in the same run
+// what limits it: a bare go-imap client fetching the same mail from the same
+// server. The child is a separate process so that its peak RSS and start-up
+// are its own, not the servers' or the generator's.
+
+type benchOptions struct {
+	Messages      int
+	Latency       int
+	Scale         []int
+	ScaleMessages int
+	Seed          uint64
+	OutDir        string
+	ProfileDir    string
+}
+
+type benchResult struct {
+	When       time.Time       `json:"when"`
+	Version    string          `json:"version"`
+	GoVersion  string          `json:"go_version"`
+	CPUs       int             `json:"cpus"`
+	Seed       uint64          `json:"seed"`
+	Throughput *benchThrough   `json:"throughput,omitempty"`
+	Latency    *benchLatency   `json:"latency,omitempty"`
+	Scale      []benchScaleRow `json:"scale,omitempty"`
+}
+
+type benchThrough struct {
+	Messages          int     `json:"messages"`
+	Bytes             int64   `json:"bytes"`
+	NewTickets        int     `json:"new_tickets"`
+	Replies           int     `json:"replies"`
+	BaselineSeconds   float64 `json:"baseline_seconds"`
+	BaselinePerSecond float64 `json:"baseline_per_second"`
+	MaildeskSeconds   float64 `json:"maildesk_seconds"`
+	MaildeskPerSecond float64 `json:"maildesk_per_second"`
+	Ratio             float64 `json:"ratio"`
+	Tickets           int     `json:"tickets"`
+	PeakRSSMB         float64 `json:"peak_rss_mb"`
+}
+
+type benchLatency struct {
+	Messages int     `json:"messages"`
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	Maxms    float64 `json:"max_ms"`
+}
+
+type benchScaleRow struct {
+	Existing        int     `json:"existing_tickets"`
+	Messages        int     `json:"messages"`
+	PerSecond       float64 `json:"per_second"`
+	BytesPerMessage float64 `json:"store_bytes_per_message"` // pages in use, not file size
+	StartupMS       float64 `json:"startup_ms"`
+	ListOpenMS      float64 `json:"list_open_ms"`
+	StoreMB         float64 `json:"store_file_mb"`
+}
+
+func benchCommand() *cobra.Command {
+	var o benchOptions
+	var scale string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure mail-in against the speed of the mail server (make bench)",
+		Long: `Runs this maildesk binary against in-process IMAP and SMTP servers and measures, in one
+run: throughput against a bare go-imap client fetching the same mail (the limit the server
+sets), the time from delivery to the acknowledgement reaching SMTP while maildesk idles in
+IDLE, and ingest rate, store growth, start-up and "tickets list" with many tickets already in
+the store. Prints a table and writes the same as JSON into --out.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, f := range strings.Split(scale, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				n, err := strconv.Atoi(f)
+				if err != nil {
+					return fmt.Errorf("--scale: %q is not a number", f)
+				}
+				o.Scale = append(o.Scale, n)
+			}
+			return runBench(cmd.Context(), o, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().IntVar(&o.Messages, "messages", 5000, "messages for the throughput run (0 skips it)")
+	cmd.Flags().IntVar(&o.Latency, "latency", 200, "messages sent one at a time for the latency run (0 skips it)")
+	cmd.Flags().StringVar(&scale, "scale", "0,10000,100000", "tickets already in the store, for the scale runs (empty skips them)")
+	cmd.Flags().IntVar(&o.ScaleMessages, "scale-messages", 2000, "messages taken in at each scale")
+	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the generated mail")
+	cmd.Flags().StringVar(&o.OutDir, "out", "bench/results", "folder for the JSON result")
+	cmd.Flags().StringVar(&o.ProfileDir, "profile", "", "write a CPU profile of each maildesk run into this folder")
+	return cmd
+}
+
+// profile is where the named run's CPU profile goes, or "" for none.
+func (o benchOptions) profile(name string) string {
+	if o.ProfileDir == "" {
+		return ""
+	}
+	os.MkdirAll(o.ProfileDir, 0o755)
+	return filepath.Join(o.ProfileDir, name+".pprof")
+}
+
+func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "maildesk-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	say := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
+	res := benchResult{When: time.Now().UTC().Truncate(time.Second), Version: version, GoVersion: runtime.Version(),
+		CPUs: runtime.NumCPU(), Seed: o.Seed}
+
+	if o.Messages > 0 {
+		say("throughput: %d messages", o.Messages)
+		if res.Throughput, err = benchThroughput(ctx, exe, filepath.Join(dir, "throughput"), o); err != nil {
+			return fmt.Errorf("throughput: %w", err)
+		}
+	}
+	if o.Latency > 0 {
+		say("latency: %d messages, one at a time", o.Latency)
+		if res.Latency, err = benchLatencyRun(ctx, exe, filepath.Join(dir, "latency"), o); err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+	}
+	for _, k := range o.Scale {
+		say("scale: %d tickets in the store, then %d messages", k, o.ScaleMessages)
+		row, err := benchScale(ctx, exe, filepath.Join(dir, fmt.Sprintf("scale-%d", k)), k, o)
+		if err != nil {
+			return fmt.Errorf("scale %d: %w", k, err)
+		}
+		res.Scale = append(res.Scale, *row)
+	}
+	printBench(out, &res)
+	if o.OutDir != "" {
+		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+			return err
+		}
+		data, _ := json.MarshalIndent(res, "", "  ")
+		path := filepath.Join(o.OutDir, res.When.Format("2006-01-02T150405Z")+".json")
+		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nwritten to %s\n", path)
+	}
+	return nil
+}
+
+func printBench(out io.Writer, r *benchResult) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "maildesk %s, %s, %d CPUs, seed %d\n\n", r.Version, r.GoVersion, r.CPUs, r.Seed)
+	if t := r.Throughput; t != nil {
+		fmt.Fprintf(w, "THROUGHPUT\tmessages\tseconds\tmsg/s\n")
+		fmt.Fprintf(w, "bare go-imap fetch (baseline)\t%d\t%.2f\t%.0f\n", t.Messages, t.BaselineSeconds, t.BaselinePerSecond)
+		fmt.Fprintf(w, "maildesk: tickets + mails queued\t%d\t%.2f\t%.0f\n", t.Messages, t.MaildeskSeconds, t.MaildeskPerSecond)
+		fmt.Fprintf(w, "ratio maildesk/baseline\t\t\t%.0f%%\n", 100*t.Ratio)
+		fmt.Fprintf(w, "peak RSS of maildesk\t\t\t%.1f MB\n", t.PeakRSSMB)
+		fmt.Fprintf(w, "mix\t%d new, %d replies, %.1f MB\t\t\n\n", t.NewTickets, t.Replies, float64(t.Bytes)/(1<<20))
+	}
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(w, "LATENCY delivery -> ack accepted by SMTP\tmessages\tp50\tp99\tmax\n")
+		fmt.Fprintf(w, "maildesk in IDLE\t%d\t%.0f ms\t%.0f ms\t%.0f ms\n\n", l.Messages, l.P50ms, l.P99ms, l.Maxms)
+	}
+	if len(r.Scale) > 0 {
+		fmt.Fprintf(w, "SCALE existing tickets\tmsg/s\tstore bytes/msg\tstart-up\ttickets list --status open\tstore file\n")
+		for _, s := range r.Scale {
+			fmt.Fprintf(w, "%d\t%.0f\t%.0f\t%.0f ms\t%.0f ms\t%.0f MB\n", s.Existing, s.PerSecond, s.BytesPerMessage, s.StartupMS, s.ListOpenMS, s.StoreMB)
+		}
+	}
+	w.Flush()
+}
+
+// benchEnv is one set of servers, a store folder and a config for the child.
+type benchEnv struct {
+	sys    *memmail.System
+	dir    string
+	config string
+	cfg    *Config
+
+	mu        sync.Mutex
+	delivered map[string][]time.Time // recipient -> acceptance times
+	notify    chan struct{}
+}
+
+func newBenchEnv(dir string) (*benchEnv, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	e := &benchEnv{dir: dir, delivered: map[string][]time.Time{}, notify: make(chan struct{}, 1)}
+	sys, err := memmail.Start(memmail.Options{AcceptUnknown: true, OnDelivery: e.onDelivery})
+	if err != nil {
+		return nil, err
+	}
+	e.sys = sys
+	for _, u := range []string{"support", "alice"} {
+		if err := sys.AddUser(u, "bench"); err != nil {
+			sys.Close()
+			return nil, err
+		}
+	}
+	host, iport, _ := net.SplitHostPort(sys.IMAPAddr())
+	_, sport, _ := net.SplitHostPort(sys.SMTPAddr())
+	e.config = filepath.Join(dir, "maildesk.yaml")
+	yaml := fmt.Sprintf(`helpdesk:
+  name: Bench Support
+  address: %s
+  staff: [{email: %s, name: Alice}]
+  auto_reply_limit: 100000
+imap: {host: %s, port: %s, security: none, password: bench, processed_mailbox: Processed}
+smtp: {host: %s, port: %s, security: none}
+store: {path: %s}
+log: {level: info, format: json}
+`, sys.Address("support"), sys.Address("alice"), host, iport, host, sport, filepath.Join(dir, "maildesk.db"))
+	if err := os.WriteFile(e.config, []byte(yaml), 0o600); err != nil {
+		sys.Close()
+		return nil, err
+	}
+	if e.cfg, err = loadConfig(e.config); err != nil {
+		sys.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *benchEnv) Close() { e.sys.Close() }
+
+func (e *benchEnv) onDelivery(d memmail.Delivery) {
+	e.mu.Lock()
+	for _, to := range d.To {
+		to = strings.ToLower(to)
+		e.delivered[to] = append(e.delivered[to], d.At)
+	}
+	e.mu.Unlock()
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
+}
+
+// deliveriesTo returns the acceptance times of mail to addr.
+func (e *benchEnv) deliveriesTo(addr string) []time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.delivered[strings.ToLower(addr)])
+}
+
+// child is a running `maildesk run`, whose JSON log is read as it comes.
+type child struct {
+	cmd       *exec.Cmd
+	started   time.Time
+	connected chan time.Time
+	mu        sync.Mutex
+	taken     int
+	lastTaken time.Time
+	progress  chan struct{}
+	done      chan error
+	tail      []string
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+func startChild(ctx context.Context, exe, config, profile string) (*child, error) {
+	c := &child{connected: make(chan time.Time, 1), progress: make(chan struct{}, 1), done: make(chan error, 1)}
+	c.cmd = exec.CommandContext(ctx, exe, "run", "-c", config, "--log-format", "json")
+	if profile != "" {
+		c.cmd.Env = append(os.Environ(), "MAILDESK_CPUPROFILE="+profile)
+	}
+	c.cmd.Cancel = func() error { return c.cmd.Process.Signal(syscall.SIGTERM) }
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	c.started = time.Now()
+	if err := c.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			now := time.Now()
+			switch {
+			case strings.Contains(line, `"msg":"imap connected"`):
+				select {
+				case c.connected <- now:
+				default:
+				}
+			case strings.Contains(line, `"msg":"mail taken in"`):
+				c.mu.Lock()
+				c.taken++
+				c.lastTaken = now
+				c.mu.Unlock()
+				select {
+				case c.progress <- struct{}{}:
+				default:
+				}
+			}
+			if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+				c.mu.Lock()
+				c.tail = append(c.tail, line)
+				c.mu.Unlock()
+			}
+		}
+		c.done <- c.cmd.Wait()
+	}()
+	return c, nil
+}
+
+// waitConnected returns when the child has logged in and selected the mailbox.
+func (c *child) waitConnected(ctx context.Context) (time.Time, error) {
+	select {
+	case t := <-c.connected:
+		return t, nil
+	case err := <-c.done:
+		return time.Time{}, fmt.Errorf("maildesk exited before connecting: %v %s", err, strings.Join(c.tail, "\n"))
+	case <-time.After(2 * time.Minute):
+		return time.Time{}, errors.New("maildesk did not connect within 2 minutes")
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+}
+
+// waitTaken returns the time the n-th mail was logged as taken in.
+func (c *child) waitTaken(ctx context.Context, n int) (time.Time, error) {
+	for {
+		c.mu.Lock()
+		taken, last := c.taken, c.lastTaken
+		c.mu.Unlock()
+		if taken >= n {
+			return last, nil
+		}
+		select {
+		case <-c.progress:
+		case err := <-c.done:
+			return time.Time{}, fmt.Errorf("maildesk exited after %d of %d mails: %v %s", taken, n, err, strings.Join(c.tail, "\n"))
+		case <-time.After(10 * time.Minute):
+			return time.Time{}, fmt.Errorf("no progress for 10 minutes at %d of %d mails", taken, n)
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+}
+
+// peakRSS reads the child's high-water resident set from /proc (Linux).
+func (c *child) peakRSS() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// stop ends the child with SIGTERM, as systemd would; calling it again returns the first result.
+func (c *child) stop() error {
+	c.stopOnce.Do(func() {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case c.stopErr = <-c.done:
+		case <-time.After(time.Minute):
+			c.cmd.Process.Kill()
+			c.stopErr = errors.New("maildesk did not stop within a minute of SIGTERM")
+		}
+	})
+	return c.stopErr
+}
+
+// fill places n generated mails in the support INBOX.
+func (e *benchEnv) fill(gen *benchGenerator, n int) (bytes int64, replies int, err error) {
+	for range n {
+		m := gen.next()
+		if m.Reply {
+			replies++
+		}
+		bytes += int64(len(m.Raw))
+		if err := e.sys.Append("support", "INBOX", m.Raw); err != nil {
+			return 0, 0, err
+		}
+	}
+	return bytes, replies, nil
+}
+
+// bareFetch is the baseline: a go-imap client with nothing else to do
+// fetches every full message body of the mailbox, as maildesk must.
+func bareFetch(addr, user, password string) (time.Duration, int, error) {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	if err := c.Login(user, password).Wait(); err != nil {
+		return 0, 0, err
+	}
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	var set imap.UIDSet
+	set.AddRange(1, 0)
+	cmd := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	n := 0
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			if body, ok := item.(imapclient.FetchItemDataBodySection); ok {
+				if _, err := io.Copy(io.Discard, body.Literal); err != nil {
+					return 0, 0, err
+				}
+				n++
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return 0, 0, err
+	}
+	return time.Since(start), n, nil
+}
+
+func benchThroughput(ctx context.Context, exe, dir string, o benchOptions) (*benchThrough, error) {
+	e, err := newBenchEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	gen := newBenchGenerator(o.Seed, e.sys.Address("support"), 1)
+	size, replies, err := e.fill(gen, o.Messages)
+	if err != nil {
+		return nil, err
+	}
+	// The baseline, best of three: the server's own speed, warmed up.
+	var base time.Duration
+	for range 3 {
+		d, n, err := bareFetch(e.sys.IMAPAddr(), e.sys.Address("support"), "bench")
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		if n != o.Messages {
+			return nil, fmt.Errorf("baseline fetched %d of %d", n, o.Messages)
+		}
+		if base == 0 || d < base {
+			base = d
+		}
+	}
+	c, err := startChild(ctx, exe, e.config, o.profile("throughput"))
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	connected, err := c.waitConnected(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := c.waitTaken(ctx, o.Messages)
+	if err != nil {
+		return nil, err
+	}
+	took := last.Sub(connected)
+	rss := c.peakRSS()
+	if err := c.stop(); err != nil {
+		return nil, err
+	}
+	r := &benchThrough{Messages: o.Messages, Bytes: size, NewTickets: o.Messages - replies, Replies: replies,
+		BaselineSeconds: base.Seconds(), BaselinePerSecond: float64(o.Messages) / base.Seconds(),
+		MaildeskSeconds: took.Seconds(), MaildeskPerSecond: float64(o.Messages) / took.Seconds(), PeakRSSMB: rss}
+	r.Ratio = r.MaildeskPerSecond / r.BaselinePerSecond
+	// Exactly once still holds: one ticket per new mail, every reply threaded.
+	err = withStore(e.cfg, func(tx *tickets.Tx) error {
+		list, err := tx.ListTickets(tickets.Filter{})
+		r.Tickets = len(list)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.Tickets != r.NewTickets {
+		return nil, fmt.Errorf("%d tickets for %d new mails", r.Tickets, r.NewTickets)
+	}
+	return r, nil
+}
+
+// withStore opens the stopped child's store read-only for a look.
+func withStore(cfg *Config, fn func(tx *tickets.Tx) error) error {
+	store, err := tickets.Open(cfg.Store.Path, tickets.StoreOptions{LockTimeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return store.View(fn)
+}
+
+func benchLatencyRun(ctx context.Context, exe, dir string, o benchOptions) (*benchLatency, error) {
+	e, err := newBenchEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	c, err := startChild(ctx, exe, e.config, o.profile("latency"))
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	if _, err := c.waitConnected(ctx); err != nil {
+		return nil, err
+	}
+	time.Sleep(500 * time.Millisecond) // let it settle into IDLE
+	gen := newBenchGenerator(o.Seed+1, e.sys.Address("support"), 1)
+	staff := e.sys.Address("alice")
+	var took []time.Duration
+	for i := range o.Latency {
+		m := gen.next()
+		for m.Reply {
+			m = gen.next()
+		}
+		start := time.Now()
+		if err := e.sys.Deliver(m.From, e.sys.Address("support"), m.Raw); err != nil {
+			return nil, err
+		}
+		// The acknowledgement is the customer's first mail; wait for the
+		// welcome and the staff notice too, so the next mail finds maildesk
+		// idle again ("one at a time").
+		deadline := time.Now().Add(time.Minute)
+		for len(e.deliveriesTo(m.From)) < 2 || len(e.deliveriesTo(staff)) < i+1 {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("message %d: no acknowledgement within a minute %s", i, strings.Join(c.tail, "\n"))
+			}
+			select {
+			case <-e.notify:
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		took = append(took, e.deliveriesTo(m.From)[0].Sub(start))
+	}
+	slices.Sort(took)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return &benchLatency{Messages: len(took), P50ms: ms(percentile(took, 50)), P99ms: ms(percentile(took, 99)), Maxms: ms(took[len(took)-1])}, nil
+}
+
+// percentile of sorted durations, nearest rank.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (p*len(sorted) + 99) / 100
+	return sorted[max(i-1, 0)]
+}
+
+func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptions) (*benchScaleRow, error) {
+	e, err := newBenchEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	if existing > 0 {
+		if err := prefill(e.cfg, existing, o.Seed+2); err != nil {
+			return nil, fmt.Errorf("prefill: %w", err)
+		}
+	}
+	before, err := storeInUse(e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	gen := newBenchGenerator(o.Seed+3, e.sys.Address("support"), existing+1)
+	if _, _, err := e.fill(gen, o.ScaleMessages); err != nil {
+		return nil, err
+	}
+	c, err := startChild(ctx, exe, e.config, o.profile(fmt.Sprintf("scale-%d", existing)))
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
+	connected, err := c.waitConnected(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := c.waitTaken(ctx, o.ScaleMessages)
+	if err != nil {
+		return nil, err
+	}
+	row := &benchScaleRow{Existing: existing, Messages: o.ScaleMessages,
+		PerSecond: float64(o.ScaleMessages) / last.Sub(connected).Seconds(), StartupMS: ms(connected.Sub(c.started))}
+	// "tickets list --status open" as an admin would run it, through the
+	// running daemon's control socket.
+	start := time.Now()
+	list := exec.CommandContext(ctx, exe, "tickets", "list", "--status", "open", "-c", e.config)
+	var stderr strings.Builder
+	list.Stdout, list.Stderr = io.Discard, &stderr
+	if err := list.Run(); err != nil {
+		return nil, fmt.Errorf("tickets list: %v %s", err, stderr.String())
+	}
+	row.ListOpenMS = ms(time.Since(start))
+	if err := c.stop(); err != nil {
+		return nil, err
+	}
+	after, err := storeInUse(e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	row.BytesPerMessage = float64(after-before) / float64(o.ScaleMessages)
+	row.StoreMB = float64(fileSize(e.cfg.Store.Path)) / (1 << 20)
+	return row, nil
+}
+
+// storeInUse is the bytes the data takes in the (stopped) store; zero for a store not yet made.
+func storeInUse(cfg *Config) (int64, error) {
+	if fileSize(cfg.Store.Path) == 0 {
+		return 0, nil
+	}
+	store, err := tickets.Open(cfg.Store.Path, tickets.StoreOptions{LockTimeout: 10 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
+	return store.InUse()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// prefill takes n generated mails (no attachments, to spare the disk) into
+// the store the way mail-in does, a thousand per transaction, and marks
+// their outgoing mail sent: an old helpdesk with n tickets, most of them
+// closed.
+func prefill(cfg *Config, n int, seed uint64) error {
+	a, err := openApp(cfg, slog.New(slog.DiscardHandler), 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	gen := newBenchGenerator(seed, cfg.Helpdesk.Address, 1)
+	gen.noFiles = true
+	gen.domain = "archive.client.test" // not the customers of the measured mail
+	opened := 0
+	now := time.Now().Add(-30 * 24 * time.Hour)
+	for opened < n {
+		var items []*mailin.Item
+		for len(items) < 1000 && opened < n {
+			m := gen.next()
+			if m.Reply {
+				// Only new tickets: replies would not change the count we ask for.
+				continue
+			}
+			it := &mailin.Item{Raw: m.Raw}
+			if err := a.proc.Prepare(it); err != nil {
+				return err
+			}
+			items = append(items, it)
+			opened++
+		}
+		err := a.store.Update(func(tx *tickets.Tx) error {
+			for _, it := range items {
+				if err := a.proc.Apply(tx, it, now); err != nil {
+					return err
+				}
+				// An old helpdesk: nine tickets in ten are closed, the
+				// rest long past their reminders.
+				t, err := tx.Ticket(it.Outcome.Ticket)
+				if err != nil {
+					return err
+				}
+				if t.Number%10 != 0 {
+					t.Status, t.ClosedAt = tickets.StatusClosed, now
+				}
+				t.DueReminders.Near, t.DueReminders.Overdue = true, true
+				if err := tx.PutTicket(t); err != nil {
+					return err
+				}
+			}
+			// Through the due index: a scan of the whole outbox per batch made this quadratic.
+			pending, _, err := tx.DueMail(now.Add(365*24*time.Hour), -1)
+			if err != nil {
+				return err
+			}
+			for _, m := range pending {
+				if err := tx.MarkSent(m.ID, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
