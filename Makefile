@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test test-short demo fuzz bench check clean
+.PHONY: all build test test-short demo fuzz bench e2e check clean
 
 all: build
 
@@ -28,6 +28,18 @@ fuzz:
 	$(GO) test ./mailin -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./mailin -run '^$$' -fuzz '^FuzzSubject$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./mailin -run '^$$' -fuzz '^FuzzVisibleText$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+
+# The benchmark: maildesk against in-process servers, with a bare go-imap
+# client as the baseline in the same run. Prints a table; JSON in bench/results.
+# BENCHFLAGS, e.g. "--messages 1000 --scale 0,10000 --profile bench/profiles".
+BENCHFLAGS ?=
+bench: build
+	./bin/maildesk bench $(BENCHFLAGS)
+
+# The end-to-end suite: the built binary against real Dovecot and Postfix on
+# 127.0.0.1 (installed from Debian's packages when missing; needs root).
+e2e:
+	test/e2e/run
 
 check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }

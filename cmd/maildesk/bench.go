@@ -599,7 +599,7 @@ func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptio
 	}
 	defer e.Close()
 	if existing > 0 {
-		if err := prefill(e.cfg, existing, o.Seed+2); err != nil {
+		if err := prefill(ctx, e.cfg, existing, o.Seed+2); err != nil {
 			return nil, fmt.Errorf("prefill: %w", err)
 		}
 	}
@@ -675,7 +675,7 @@ func fileSize(path string) int64 {
 // the store the way mail-in does, a thousand per transaction, and marks
 // their outgoing mail sent: an old helpdesk with n tickets, most of them
 // closed.
-func prefill(cfg *Config, n int, seed uint64) error {
+func prefill(ctx context.Context, cfg *Config, n int, seed uint64) error {
 	a, err := openApp(cfg, slog.New(slog.DiscardHandler), 10*time.Second)
 	if err != nil {
 		return err
@@ -687,6 +687,9 @@ func prefill(cfg *Config, n int, seed uint64) error {
 	opened := 0
 	now := time.Now().Add(-30 * 24 * time.Hour)
 	for opened < n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var items []*mailin.Item
 		for len(items) < 1000 && opened < n {
 			m := gen.next()
