@@ -17,6 +17,7 @@ import (
 func ticketsCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "tickets", Short: "List and show tickets, and work them from a shell"}
 	cmd.AddCommand(ticketsListCommand(g), ticketsShowCommand(g))
+	cmd.AddCommand(ticketsAdminCommands(g)...)
 	return cmd
 }
 

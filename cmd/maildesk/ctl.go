@@ -42,6 +42,12 @@ var apiMethods = map[string]apiMethod{
 	"quarantine.list": apiQuarantineList,
 	"staff.list":      apiStaffList,
 	"report":          apiReport,
+
+	"tickets.command":          apiTicketsCommand,
+	"customers.list":           apiCustomersList,
+	"customers.show":           apiCustomersShow,
+	"customers.reset-password": apiCustomersResetPassword,
+	"backup":                   apiBackup,
 }
 
 // call runs method with JSON args and returns its JSON result.

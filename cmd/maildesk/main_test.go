@@ -315,6 +315,39 @@ func TestCLITicketsWithoutDaemon(t *testing.T) {
 	if staff := run("staff"); !strings.Contains(staff, "support+") || !strings.Contains(staff, "alice@example.test") {
 		t.Errorf("staff:\n%s", staff)
 	}
+
+	// The admin works the ticket from the shell, as staff would by mail.
+	if out := run("tickets", "status", "1", "in-progress"); !strings.Contains(out, "status new → in-progress") {
+		t.Errorf("tickets status: %s", out)
+	}
+	run("tickets", "assign", "#1", "alice", "--as", "Alice")
+	run("tickets", "note", "1", "Called the customer; it is the paper tray.")
+	c := exec.Command(os.Args[0], "tickets", "status", "1", "sleeping", "--config", cfg)
+	c.Env = append(os.Environ(), "MAILDESK_RUN_MAIN=1")
+	if out, err := c.CombinedOutput(); err == nil || !strings.Contains(string(out), "in-progress") {
+		t.Errorf("a wrong status must fail and list the valid ones: %v %s", err, out)
+	}
+	show = run("tickets", "show", "1", "--json")
+	for _, field := range []string{`"status": "in-progress"`, `"assignee": "alice@example.test"`, `"kind": "note"`, `paper tray`} {
+		if !strings.Contains(show, field) {
+			t.Errorf("after the admin's changes, tickets show lacks %s:\n%s", field, show)
+		}
+	}
+	outbox := run("outbox", "list", "--json")
+	if !strings.Contains(outbox, `"template": "status"`) || !strings.Contains(outbox, `"template": "assignee"`) || strings.Contains(outbox, "paper tray") {
+		t.Errorf("the customer must hear of status and assignee, never of the note:\n%s", outbox)
+	}
+
+	if list := run("customers", "list"); !strings.Contains(list, "c1@example.test") || !strings.Contains(list, "Ann") {
+		t.Errorf("customers list:\n%s", list)
+	}
+	if show := run("customers", "show", "c1@example.test", "--json"); !strings.Contains(show, `"tickets": [`) || strings.Contains(show, "argon2") {
+		t.Errorf("customers show:\n%s", show)
+	}
+	run("customers", "reset-password", "c1@example.test")
+	if outbox := run("outbox", "list", "--json"); !strings.Contains(outbox, `"template": "password"`) {
+		t.Errorf("no password mail queued:\n%s", outbox)
+	}
 }
 
 func TestConfigCheck(t *testing.T) {
