@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -221,6 +222,17 @@ func (s *Store) InUse() (int64, error) {
 			n += int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse)
 			return nil
 		})
+	})
+	return n, err
+}
+
+// Snapshot writes a consistent copy of the whole database to w while the
+// store stays in use (a read transaction: writers go on meanwhile).
+func (s *Store) Snapshot(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		n, err = tx.WriteTo(w)
+		return err
 	})
 	return n, err
 }
