@@ -134,6 +134,9 @@ type TicketView struct {
 // the attempt schedule, and indexes m's Message-ID under its ticket so that
 // replies to it thread and bounces of it can be matched.
 func (tx *Tx) Enqueue(m *Mail) error {
+	if tx.noMail {
+		return nil
+	}
 	id, err := tx.bucket(bucketOutbox).NextSequence()
 	if err != nil {
 		return fmt.Errorf("outbox sequence: %w", err)
@@ -155,6 +158,9 @@ func (tx *Tx) Enqueue(m *Mail) error {
 
 // PutMail stores m and keeps the due index in step: only pending mail is in it.
 func (tx *Tx) PutMail(m *Mail) error {
+	if tx.noMail && m.ID == 0 {
+		return nil // a mail NoMail kept from the outbox
+	}
 	key := be64(m.ID)
 	var old Mail
 	had, err := getJSON(tx.bucket(bucketOutbox), key, &old)

@@ -170,7 +170,12 @@ type Tx struct {
 	btx    *bolt.Tx
 	store  *Store
 	queued bool
+	noMail bool
 }
+
+// NoMail makes the rest of the transaction queue no mail: what it changes
+// happens silently. For importing history, which must not mail anyone.
+func (tx *Tx) NoMail() { tx.noMail = true }
 
 // Secret is the store's signing key (see Store.Secret).
 func (tx *Tx) Secret() []byte { return tx.store.secret }

@@ -48,6 +48,7 @@ var apiMethods = map[string]apiMethod{
 	"customers.show":           apiCustomersShow,
 	"customers.reset-password": apiCustomersResetPassword,
 	"backup":                   apiBackup,
+	"import":                   apiImport,
 }
 
 // call runs method with JSON args and returns its JSON result.

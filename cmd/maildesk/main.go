@@ -84,7 +84,7 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(
 		runCommand(g), demoCommand(g), configCommand(g), ticketsCommand(g), outboxCommand(g),
 		quarantineCommand(g), staffCommand(g), reportCommand(g), versionCommand(), benchCommand(),
-		customersCommand(g), backupCommand(g), restoreCommand(g),
+		customersCommand(g), backupCommand(g), restoreCommand(g), importCommand(g),
 	)
 	return root
 }
