@@ -91,7 +91,19 @@ type Poller struct {
 	log       *slog.Logger
 	now       func() time.Time
 	connected atomic.Bool
+	stats     PollerStats
 }
+
+// PollerStats count what the poller did since it started, for /metrics.
+type PollerStats struct {
+	Taken, Quarantined, StoreErrors atomic.Int64
+	// LastTaken and LastStoreError are Unix times of the last mail taken
+	// in and of the last mail the store could not take.
+	LastTaken, LastStoreError atomic.Int64
+}
+
+// Stats are the poller's counters.
+func (p *Poller) Stats() *PollerStats { return &p.stats }
 
 // NewPoller returns a poller feeding proc. now may be nil for time.Now.
 func NewPoller(proc *Processor, opts IMAPOptions, log *slog.Logger, now func() time.Time) *Poller {
@@ -578,10 +590,15 @@ func (p *Poller) logItems(items []*Item, err error) {
 		}
 		switch {
 		case err != nil:
+			p.stats.StoreErrors.Add(1)
+			p.stats.LastStoreError.Store(p.now().Unix())
 			p.log.Warn("mail not taken in", append(attrs, "err", err)...)
 		case it.Problem != nil:
+			p.stats.Quarantined.Add(1)
 			p.log.Warn("mail quarantined", append(attrs, "reason", it.Problem.Error())...)
 		default:
+			p.stats.Taken.Add(1)
+			p.stats.LastTaken.Store(p.now().Unix())
 			p.log.Info("mail taken in", append(attrs, "ticket", uint64(it.Outcome.Ticket), "outcome", it.Outcome.Action, "detail", it.Outcome.Detail)...)
 		}
 	}

@@ -279,3 +279,15 @@ func (tx *Tx) CountByStatus() map[Status]int {
 	}
 	return counts
 }
+
+// StatusCounts counts the tickets in each status, from the status index.
+func (tx *Tx) StatusCounts() map[Status]int {
+	out := map[Status]int{}
+	c := tx.bucket(bucketByStatus).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if i := bytes.IndexByte(k, 0); i > 0 {
+			out[Status(k[:i])]++
+		}
+	}
+	return out
+}

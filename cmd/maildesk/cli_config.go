@@ -15,11 +15,13 @@ import (
 
 func configCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Check the configuration"}
+	var offline bool
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the config file and try both logins",
 		Long: `Check reads the config file, reports every key that is wrong, and then logs in to
-the IMAP server and to the SMTP server with the configured credentials. It changes nothing.`,
+the IMAP server and to the SMTP server with the configured credentials. It changes nothing.
+With --offline it only validates the file (for a service manager's start check).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(g.configPath)
@@ -28,6 +30,9 @@ the IMAP server and to the SMTP server with the configured credentials. It chang
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "config %s: ok\n", cfg.path)
+			if offline {
+				return nil
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
 			if err := checkIMAP(ctx, cfg); err != nil {
@@ -41,6 +46,7 @@ the IMAP server and to the SMTP server with the configured credentials. It chang
 			return nil
 		},
 	}
+	check.Flags().BoolVar(&offline, "offline", false, "validate the file only; do not log in")
 	cmd.AddCommand(check)
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,6 +30,7 @@ type Config struct {
 	Hours     HoursConfig     `mapstructure:"hours"`
 	Fields    FieldsConfig    `mapstructure:"fields"`
 	Log       LogConfig       `mapstructure:"log"`
+	HTTP      HTTPConfig      `mapstructure:"http"`
 
 	path string
 }
@@ -47,6 +49,11 @@ type HelpdeskConfig struct {
 	TrustedAuthServIDs []string `mapstructure:"trusted_authserv_ids"`
 	// AutoReplyLimit caps automatic mails to one address per hour.
 	AutoReplyLimit int `mapstructure:"auto_reply_limit"`
+}
+
+// HTTPConfig is the optional listener for monitoring: /healthz and /metrics.
+type HTTPConfig struct {
+	Listen string `mapstructure:"listen"` // host:port; empty for none
 }
 
 type StaffConfig struct {
@@ -309,6 +316,11 @@ func (c *Config) validate() error {
 	}
 	if c.IMAP.PollInterval < time.Second {
 		bad("imap.poll_interval", "%s is too short (at least 1s)", c.IMAP.PollInterval)
+	}
+	if c.HTTP.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "" {
+			bad("http.listen", "%q is not host:port (e.g. 127.0.0.1:9180)", c.HTTP.Listen)
+		}
 	}
 	if c.Log.Format != "" && c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not text or json", c.Log.Format)

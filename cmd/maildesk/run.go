@@ -217,6 +217,9 @@ func (a *app) run(ctx context.Context, once bool) error {
 		"timers":  a.runTimers,
 		"control": func(ctx context.Context) error { return serveControl(ctx, ctl, newAPI(a, sender)) },
 	}
+	if a.cfg.HTTP.Listen != "" {
+		loops["http"] = func(ctx context.Context) error { return a.serveMonitor(ctx, a.cfg.HTTP.Listen) }
+	}
 	for name, fn := range loops {
 		wg.Add(1)
 		go func() {
