@@ -97,14 +97,48 @@ type SMTPConfig struct {
 	OAuth2 OAuth2Config `mapstructure:"oauth2"`
 }
 
-// OAuth2Config gets an access token for XOAUTH2 (Gmail, Microsoft 365).
+// OAuth2Config gets an access token for XOAUTH2 (Gmail, Microsoft 365):
+// from a command, or from a refresh token at the provider's token URL.
 type OAuth2Config struct {
 	// TokenCommand prints an access token, as mail clients like aerc and
 	// mbsync do; it runs before every connection.
 	TokenCommand string `mapstructure:"token_command"`
+	// The refresh-token flow (golang.org/x/oauth2): the app's client ID and
+	// secret, the provider's token URL, and a refresh token got once with
+	// the provider's consent screen. A refresh token the provider rotates is
+	// written back to RefreshTokenFile.
+	ClientID         string   `mapstructure:"client_id"`
+	ClientSecret     string   `mapstructure:"client_secret"`
+	ClientSecretFile string   `mapstructure:"client_secret_file"`
+	TokenURL         string   `mapstructure:"token_url"`
+	RefreshToken     string   `mapstructure:"refresh_token"`
+	RefreshTokenFile string   `mapstructure:"refresh_token_file"`
+	Scopes           []string `mapstructure:"scopes"`
 }
 
-func (o OAuth2Config) enabled() bool { return o.TokenCommand != "" }
+func (o OAuth2Config) enabled() bool {
+	return o.TokenCommand != "" || o.RefreshToken != "" || o.RefreshTokenFile != ""
+}
+
+// check names what is missing or contradictory under key (imap.oauth2, smtp.oauth2).
+func (o OAuth2Config) check(key string, bad func(key, format string, args ...any)) {
+	refresh := o.RefreshToken != "" || o.RefreshTokenFile != ""
+	switch {
+	case o.TokenCommand != "" && refresh:
+		bad(key+".token_command", "give either a token_command or a refresh token, not both")
+	case refresh && o.ClientID == "":
+		bad(key+".client_id", "required with a refresh token")
+	case refresh && o.TokenURL == "":
+		bad(key+".token_url", "required with a refresh token (Google: https://oauth2.googleapis.com/token, Microsoft: https://login.microsoftonline.com/common/oauth2/v2.0/token)")
+	}
+	for k, f := range map[string]string{".refresh_token_file": o.RefreshTokenFile, ".client_secret_file": o.ClientSecretFile} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				bad(key+k, "%v", err)
+			}
+		}
+	}
+}
 
 type StoreConfig struct {
 	Path        string `mapstructure:"path"`
@@ -336,6 +370,8 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	c.IMAP.OAuth2.check("imap.oauth2", bad)
+	c.SMTP.OAuth2.check("smtp.oauth2", bad)
 	if _, err := c.hours(); err != nil {
 		errs = append(errs, err)
 	}

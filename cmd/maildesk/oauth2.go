@@ -4,15 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
 )
 
-// tokenSource returns a function that runs the configured command for a
-// fresh OAuth2 access token.
+// tokenSource returns a function giving a fresh OAuth2 access token: from
+// the configured command, run each time, or from the refresh token.
 func tokenSource(o OAuth2Config) func(ctx context.Context) (string, error) {
+	if o.TokenCommand == "" {
+		return refreshTokenSource(o)
+	}
 	return func(ctx context.Context) (string, error) {
 		out, err := exec.CommandContext(ctx, "/bin/sh", "-c", o.TokenCommand).Output()
 		if err != nil {
@@ -28,6 +34,57 @@ func tokenSource(o OAuth2Config) func(ctx context.Context) (string, error) {
 		}
 		return token, nil
 	}
+}
+
+// refreshTokenSource trades the refresh token for access tokens at the
+// provider, reusing one until it is about to expire. When the provider
+// sends a new refresh token (Microsoft rotates them), it is written back to
+// refresh_token_file so that the next start does not use a stale one.
+func refreshTokenSource(o OAuth2Config) func(ctx context.Context) (string, error) {
+	var (
+		mu     sync.Mutex
+		source oauth2.TokenSource
+		last   string
+	)
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if source == nil {
+			refresh, err := secret("oauth2.refresh_token", o.RefreshToken, o.RefreshTokenFile, "")
+			if err != nil {
+				return "", err
+			}
+			clientSecret, err := secret("oauth2.client_secret", o.ClientSecret, o.ClientSecretFile, "")
+			if err != nil {
+				return "", err
+			}
+			conf := &oauth2.Config{ClientID: o.ClientID, ClientSecret: clientSecret, Scopes: o.Scopes,
+				Endpoint: oauth2.Endpoint{TokenURL: o.TokenURL}}
+			// The source outlives this call: it must not carry ctx's deadline.
+			source = oauth2.ReuseTokenSource(nil, conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: refresh}))
+			last = refresh
+		}
+		tok, err := source.Token()
+		if err != nil {
+			return "", fmt.Errorf("oauth2 refresh at %s: %w", o.TokenURL, err)
+		}
+		if tok.RefreshToken != "" && tok.RefreshToken != last && o.RefreshTokenFile != "" {
+			if err := writeSecretFile(o.RefreshTokenFile, tok.RefreshToken); err != nil {
+				return "", fmt.Errorf("oauth2.refresh_token_file: keep the new refresh token: %w", err)
+			}
+			last = tok.RefreshToken
+		}
+		return tok.AccessToken, nil
+	}
+}
+
+// writeSecretFile replaces path's content atomically, readable by its owner only.
+func writeSecretFile(path, value string) error {
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(value+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // imapOAuth2 authenticates IMAP with XOAUTH2, the mechanism Gmail and
