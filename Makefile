@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test test-short demo fuzz bench e2e check clean
+.PHONY: all build test test-short demo fuzz bench bench-e2e e2e check clean
 
 all: build
 
@@ -35,6 +35,10 @@ fuzz:
 BENCHFLAGS ?=
 bench: build
 	./bin/maildesk bench $(BENCHFLAGS)
+
+# The same against real Dovecot and Postfix on loopback (root, Debian).
+bench-e2e:
+	test/e2e/bench $(BENCHFLAGS)
 
 # The end-to-end suite: the built binary against real Dovecot and Postfix on
 # 127.0.0.1 (installed from Debian's packages when missing; needs root).

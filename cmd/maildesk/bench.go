@@ -44,6 +44,9 @@ type benchOptions struct {
 	Seed          uint64
 	OutDir        string
 	ProfileDir    string
+	// External mail system (make bench-e2e): IMAP and SMTP addresses, the
+	// accounts' domain and password. Empty IMAPAddr: in-process servers.
+	IMAPAddr, SMTPAddr, Domain, Password string
 }
 
 type benchResult struct {
@@ -121,6 +124,10 @@ the store. Prints a table and writes the same as JSON into --out.`,
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the generated mail")
 	cmd.Flags().StringVar(&o.OutDir, "out", "bench/results", "folder for the JSON result")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile", "", "write a CPU profile of each maildesk run into this folder")
+	cmd.Flags().StringVar(&o.IMAPAddr, "imap", "", "measure against this IMAP server (host:port, no TLS) instead of in-process ones")
+	cmd.Flags().StringVar(&o.SMTPAddr, "smtp", "", "with --imap: the SMTP server")
+	cmd.Flags().StringVar(&o.Domain, "domain", "", "with --imap: the domain of the accounts support, alice and customer")
+	cmd.Flags().StringVar(&o.Password, "password", "", "with --imap: the accounts' password")
 	return cmd
 }
 
@@ -206,59 +213,149 @@ func printBench(out io.Writer, r *benchResult) {
 	w.Flush()
 }
 
-// benchEnv is one set of servers, a store folder and a config for the child.
+// benchEnv is one set of servers, a store folder and a config for the
+// child: in-process servers (sys), or an external mail system (ext).
 type benchEnv struct {
 	sys    *memmail.System
+	ext    *benchOptions
 	dir    string
 	config string
 	cfg    *Config
 
 	mu        sync.Mutex
-	delivered map[string][]time.Time // recipient -> acceptance times
+	delivered map[string][]time.Time // recipient -> acceptance times (in-process)
 	notify    chan struct{}
 }
 
-func newBenchEnv(dir string) (*benchEnv, error) {
+func newBenchEnv(dir string, o *benchOptions) (*benchEnv, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	e := &benchEnv{dir: dir, delivered: map[string][]time.Time{}, notify: make(chan struct{}, 1)}
-	sys, err := memmail.Start(memmail.Options{AcceptUnknown: true, OnDelivery: e.onDelivery})
-	if err != nil {
-		return nil, err
-	}
-	e.sys = sys
-	for _, u := range []string{"support", "alice"} {
-		if err := sys.AddUser(u, "bench"); err != nil {
-			sys.Close()
+	imapAddr, smtpAddr, password := o.IMAPAddr, o.SMTPAddr, o.Password
+	if o.IMAPAddr != "" {
+		e.ext = o
+		if err := e.emptyMailboxes(); err != nil {
 			return nil, err
 		}
+	} else {
+		sys, err := memmail.Start(memmail.Options{AcceptUnknown: true, OnDelivery: e.onDelivery})
+		if err != nil {
+			return nil, err
+		}
+		e.sys = sys
+		for _, u := range []string{"support", "alice"} {
+			if err := sys.AddUser(u, "bench"); err != nil {
+				sys.Close()
+				return nil, err
+			}
+		}
+		imapAddr, smtpAddr, password = sys.IMAPAddr(), sys.SMTPAddr(), "bench"
 	}
-	host, iport, _ := net.SplitHostPort(sys.IMAPAddr())
-	_, sport, _ := net.SplitHostPort(sys.SMTPAddr())
+	host, iport, _ := net.SplitHostPort(imapAddr)
+	shost, sport, _ := net.SplitHostPort(smtpAddr)
 	e.config = filepath.Join(dir, "maildesk.yaml")
 	yaml := fmt.Sprintf(`helpdesk:
   name: Bench Support
   address: %s
   staff: [{email: %s, name: Alice}]
   auto_reply_limit: 100000
-imap: {host: %s, port: %s, security: none, password: bench, processed_mailbox: Processed}
+imap: {host: %s, port: %s, security: none, password: %q, processed_mailbox: Processed}
 smtp: {host: %s, port: %s, security: none}
 store: {path: %s}
 log: {level: info, format: json}
-`, sys.Address("support"), sys.Address("alice"), host, iport, host, sport, filepath.Join(dir, "maildesk.db"))
+`, e.address("support"), e.address("alice"), host, iport, password, shost, sport, filepath.Join(dir, "maildesk.db"))
 	if err := os.WriteFile(e.config, []byte(yaml), 0o600); err != nil {
-		sys.Close()
+		e.Close()
 		return nil, err
 	}
+	var err error
 	if e.cfg, err = loadConfig(e.config); err != nil {
-		sys.Close()
+		e.Close()
 		return nil, err
 	}
 	return e, nil
 }
 
-func (e *benchEnv) Close() { e.sys.Close() }
+func (e *benchEnv) Close() {
+	if e.sys != nil {
+		e.sys.Close()
+	}
+}
+
+func (e *benchEnv) address(local string) string {
+	if e.ext != nil {
+		return local + "@" + e.ext.Domain
+	}
+	return e.sys.Address(local)
+}
+
+func (e *benchEnv) imapAddr() string {
+	if e.ext != nil {
+		return e.ext.IMAPAddr
+	}
+	return e.sys.IMAPAddr()
+}
+
+func (e *benchEnv) password() string {
+	if e.ext != nil {
+		return e.ext.Password
+	}
+	return "bench"
+}
+
+// generator writes mail from customers the mail system can deliver to:
+// plus-addresses of one account on an external system.
+func (e *benchEnv) generator(seed uint64, firstNumber int) *benchGenerator {
+	g := newBenchGenerator(seed, e.address("support"), firstNumber)
+	if e.ext != nil {
+		g.domain, g.fromFormat = e.ext.Domain, "customer+c%d@%s"
+	}
+	return g
+}
+
+// login opens an IMAP session as the account local.
+func (e *benchEnv) login(local string) (*imapclient.Client, error) {
+	c, err := imapclient.DialInsecure(e.imapAddr(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(e.address(local), e.password()).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("login %s: %w", e.address(local), err)
+	}
+	return c, nil
+}
+
+// emptyMailboxes clears the external accounts before a run.
+func (e *benchEnv) emptyMailboxes() error {
+	for _, local := range []string{"support", "alice", "customer"} {
+		c, err := e.login(local)
+		if err != nil {
+			return err
+		}
+		for _, mbox := range []string{"Processed", "Quarantine"} {
+			c.Delete(mbox).Wait()
+		}
+		if sel, err := c.Select("INBOX", nil).Wait(); err == nil && sel.NumMessages > 0 {
+			var all imap.SeqSet
+			all.AddRange(1, 0)
+			c.Store(all, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close()
+			c.Expunge().Close()
+		}
+		c.Close()
+	}
+	return nil
+}
+
+// inboxCount is the number of mails in the account's INBOX (external system).
+func inboxCount(c *imapclient.Client) (uint32, error) {
+	st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil {
+		return 0, err
+	}
+	return *st.NumMessages, nil
+}
 
 func (e *benchEnv) onDelivery(d memmail.Delivery) {
 	e.mu.Lock()
@@ -410,17 +507,41 @@ func (c *child) stop() error {
 
 // fill places n generated mails in the support INBOX.
 func (e *benchEnv) fill(gen *benchGenerator, n int) (bytes int64, replies int, err error) {
+	var c *imapclient.Client
+	if e.ext != nil {
+		if c, err = e.login("support"); err != nil {
+			return 0, 0, err
+		}
+		defer c.Close()
+	}
 	for range n {
 		m := gen.next()
 		if m.Reply {
 			replies++
 		}
 		bytes += int64(len(m.Raw))
-		if err := e.sys.Append("support", "INBOX", m.Raw); err != nil {
+		if err := e.deliver(c, m.Raw); err != nil {
 			return 0, 0, err
 		}
 	}
 	return bytes, replies, nil
+}
+
+// deliver puts raw into the support INBOX: directly in process, by APPEND
+// (over c, the support account's session) on an external system.
+func (e *benchEnv) deliver(c *imapclient.Client, raw []byte) error {
+	if e.ext == nil {
+		return e.sys.Append("support", "INBOX", raw)
+	}
+	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	if _, err := cmd.Write(raw); err != nil {
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err := cmd.Wait()
+	return err
 }
 
 // bareFetch is the baseline: a go-imap client with nothing else to do
@@ -463,12 +584,12 @@ func bareFetch(addr, user, password string) (time.Duration, int, error) {
 }
 
 func benchThroughput(ctx context.Context, exe, dir string, o benchOptions) (*benchThrough, error) {
-	e, err := newBenchEnv(dir)
+	e, err := newBenchEnv(dir, &o)
 	if err != nil {
 		return nil, err
 	}
 	defer e.Close()
-	gen := newBenchGenerator(o.Seed, e.sys.Address("support"), 1)
+	gen := e.generator(o.Seed, 1)
 	size, replies, err := e.fill(gen, o.Messages)
 	if err != nil {
 		return nil, err
@@ -476,7 +597,7 @@ func benchThroughput(ctx context.Context, exe, dir string, o benchOptions) (*ben
 	// The baseline, best of three: the server's own speed, warmed up.
 	var base time.Duration
 	for range 3 {
-		d, n, err := bareFetch(e.sys.IMAPAddr(), e.sys.Address("support"), "bench")
+		d, n, err := bareFetch(e.imapAddr(), e.address("support"), e.password())
 		if err != nil {
 			return nil, fmt.Errorf("baseline: %w", err)
 		}
@@ -535,7 +656,7 @@ func withStore(cfg *Config, fn func(tx *tickets.Tx) error) error {
 }
 
 func benchLatencyRun(ctx context.Context, exe, dir string, o benchOptions) (*benchLatency, error) {
-	e, err := newBenchEnv(dir)
+	e, err := newBenchEnv(dir, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -549,8 +670,12 @@ func benchLatencyRun(ctx context.Context, exe, dir string, o benchOptions) (*ben
 		return nil, err
 	}
 	time.Sleep(500 * time.Millisecond) // let it settle into IDLE
-	gen := newBenchGenerator(o.Seed+1, e.sys.Address("support"), 1)
-	staff := e.sys.Address("alice")
+	wait, err := e.waiter()
+	if err != nil {
+		return nil, err
+	}
+	defer wait.close()
+	gen := e.generator(o.Seed+1, 1)
 	var took []time.Duration
 	for i := range o.Latency {
 		m := gen.next()
@@ -558,29 +683,96 @@ func benchLatencyRun(ctx context.Context, exe, dir string, o benchOptions) (*ben
 			m = gen.next()
 		}
 		start := time.Now()
-		if err := e.sys.Deliver(m.From, e.sys.Address("support"), m.Raw); err != nil {
+		if err := e.deliver(wait.support, m.Raw); err != nil {
 			return nil, err
 		}
 		// The acknowledgement is the customer's first mail; wait for the
 		// welcome and the staff notice too, so the next mail finds maildesk
 		// idle again ("one at a time").
-		deadline := time.Now().Add(time.Minute)
-		for len(e.deliveriesTo(m.From)) < 2 || len(e.deliveriesTo(staff)) < i+1 {
-			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("message %d: no acknowledgement within a minute %s", i, strings.Join(c.tail, "\n"))
+		ack, err := wait.until(ctx, m.From, i, func() string { return strings.Join(c.tail, "\n") })
+		if err != nil {
+			return nil, err
+		}
+		took = append(took, ack.Sub(start))
+	}
+	slices.Sort(took)
+	return &benchLatency{Messages: len(took), P50ms: ms(percentile(took, 50)), P99ms: ms(percentile(took, 99)), Maxms: ms(took[len(took)-1])}, nil
+}
+
+// latencyWaiter sees mail arrive: through memmail's delivery hook in
+// process, by polling the mailboxes (every 5 ms) on an external system, where
+// the time is when the mail is in the customer's INBOX, a little after the
+// SMTP server accepted it.
+type latencyWaiter struct {
+	e                        *benchEnv
+	support, customer, staff *imapclient.Client
+	customerBase, staffBase  uint32
+}
+
+func (e *benchEnv) waiter() (*latencyWaiter, error) {
+	w := &latencyWaiter{e: e}
+	if e.ext == nil {
+		return w, nil
+	}
+	var err error
+	for local, c := range map[string]**imapclient.Client{"support": &w.support, "customer": &w.customer, "alice": &w.staff} {
+		if *c, err = e.login(local); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
+	if w.customerBase, err = inboxCount(w.customer); err != nil {
+		return nil, err
+	}
+	w.staffBase, err = inboxCount(w.staff)
+	return w, err
+}
+
+func (w *latencyWaiter) close() {
+	for _, c := range []*imapclient.Client{w.support, w.customer, w.staff} {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// until waits for the i-th customer's acknowledgement and welcome and the
+// staff notice, and returns when the acknowledgement arrived.
+func (w *latencyWaiter) until(ctx context.Context, customer string, i int, tail func() string) (time.Time, error) {
+	e := w.e
+	deadline := time.Now().Add(time.Minute)
+	var ack time.Time
+	for {
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("message %d: no acknowledgement within a minute %s", i, tail())
+		}
+		if e.ext == nil {
+			if got := e.deliveriesTo(customer); len(got) >= 2 && len(e.deliveriesTo(e.address("alice"))) >= i+1 {
+				return got[0], nil
 			}
 			select {
 			case <-e.notify:
 			case <-time.After(100 * time.Millisecond):
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return time.Time{}, ctx.Err()
+			}
+			continue
+		}
+		n, err := inboxCount(w.customer)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if ack.IsZero() && n >= w.customerBase+1 {
+			ack = time.Now()
+		}
+		if n >= w.customerBase+2 {
+			if s, err := inboxCount(w.staff); err == nil && s >= w.staffBase+1 {
+				w.customerBase, w.staffBase = n, s
+				return ack, nil
 			}
 		}
-		took = append(took, e.deliveriesTo(m.From)[0].Sub(start))
+		time.Sleep(5 * time.Millisecond)
 	}
-	slices.Sort(took)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return &benchLatency{Messages: len(took), P50ms: ms(percentile(took, 50)), P99ms: ms(percentile(took, 99)), Maxms: ms(took[len(took)-1])}, nil
 }
 
 // percentile of sorted durations, nearest rank.
@@ -593,7 +785,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 }
 
 func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptions) (*benchScaleRow, error) {
-	e, err := newBenchEnv(dir)
+	e, err := newBenchEnv(dir, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -607,7 +799,7 @@ func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptio
 	if err != nil {
 		return nil, err
 	}
-	gen := newBenchGenerator(o.Seed+3, e.sys.Address("support"), existing+1)
+	gen := e.generator(o.Seed+3, existing+1)
 	if _, _, err := e.fill(gen, o.ScaleMessages); err != nil {
 		return nil, err
 	}

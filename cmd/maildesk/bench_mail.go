@@ -32,6 +32,8 @@ type benchGenerator struct {
 	opened   []benchTicket // new-ticket mails so far, in order: the k-th opens ticket k+1
 	firstNum int           // number the first generated ticket will get
 	noFiles  bool          // no attachments
+	// fromFormat makes a customer's address from a number and the domain.
+	fromFormat string
 }
 
 type benchTicket struct {
@@ -41,7 +43,7 @@ type benchTicket struct {
 
 func newBenchGenerator(seed uint64, to string, firstNumber int) *benchGenerator {
 	return &benchGenerator{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), domain: "client.test", to: to,
-		start: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), firstNum: firstNumber}
+		start: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), firstNum: firstNumber, fromFormat: "c%d@%s"}
 }
 
 var benchTexts = map[string]struct{ subjects, bodies, replies []string }{
@@ -89,7 +91,7 @@ func (g *benchGenerator) next() benchMail {
 	if len(g.opened) == 0 || g.rnd.Float64() < 0.6 {
 		lang := []string{"ru", "ru", "uk", "en"}[g.rnd.IntN(4)]
 		t := benchTicket{
-			from:    fmt.Sprintf("c%d@%s", len(g.opened), g.domain),
+			from:    fmt.Sprintf(g.fromFormat, len(g.opened), g.domain),
 			subject: fmt.Sprintf("%s (%d)", g.pick(benchTexts[lang].subjects), 10000+g.n),
 			name:    g.pick(benchNames[lang]),
 			lang:    lang,
