@@ -166,6 +166,11 @@ func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
 	}
 	client, err := dial(ctx, s.smtp)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Shutting down, not a failed attempt: left due, the mail goes
+			// out first thing at the next start instead of after a backoff.
+			return nil
+		}
 		s.log.Warn("smtp unavailable; mail stays queued", "err", err, "pending", len(jobs))
 		for _, j := range jobs {
 			if err := s.retry(j.mail, err.Error()); err != nil {
@@ -176,6 +181,9 @@ func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
 	}
 	defer client.Close()
 	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return nil // shutting down: the mail in hand went out; the rest stay due
+		}
 		// Each mail is marked right after the server accepts it, so a crash
 		// can send at most this one mail twice, with the same Message-ID.
 		sendErr := client.Send(j.msg)
