@@ -101,6 +101,9 @@ func (a *app) metrics() string {
 		metric("maildesk_mail_in_total", "counter", "mails read from IMAP since start, by result",
 			`{result="taken"}`, st.Taken.Load(), `{result="quarantined"}`, st.Quarantined.Load(), `{result="store_error"}`, st.StoreErrors.Load())
 		metric("maildesk_mail_in_last_timestamp_seconds", "gauge", "when the last mail was taken in", "", st.LastTaken.Load())
+		fmt.Fprintf(&b, "# HELP maildesk_mail_in_seconds time from fetching a mail to committing it\n# TYPE maildesk_mail_in_seconds summary\n")
+		fmt.Fprintf(&b, "maildesk_mail_in_seconds_sum %.6f\nmaildesk_mail_in_seconds_count %d\n",
+			time.Duration(st.ProcessNanos.Load()).Seconds(), st.Taken.Load()+st.Quarantined.Load())
 	}
 	if sender != nil {
 		sent, failed := sender.Counts()

@@ -24,7 +24,7 @@ func TestMonitoring(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{"maildesk_up 1", "maildesk_imap_connected 1", `maildesk_mail_in_total{result="taken"} 1`,
-		`maildesk_tickets{status="new"} 1`, `maildesk_tickets{status="closed"} 0`, "maildesk_outbox_pending 0", `maildesk_mail_out_total{result="sent"} 4`} {
+		`maildesk_tickets{status="new"} 1`, "maildesk_mail_in_seconds_count 1", `maildesk_tickets{status="closed"} 0`, "maildesk_outbox_pending 0", `maildesk_mail_out_total{result="sent"} 4`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
 		}
