@@ -84,6 +84,8 @@ func writeBackup(ctx context.Context, a *app, path string) (*backupResult, error
 	if err := addToTar(tw, backupDB, snap, res.StoreSize); err != nil {
 		return nil, err
 	}
+	progress := progressOf(ctx)
+	progress(fmt.Sprintf("store %.1f MB written", float64(res.StoreSize)/(1<<20)))
 	for prefix, dir := range map[string]string{backupRaw: a.raw.Dir(), backupFiles: a.files.Dir()} {
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
@@ -104,6 +106,9 @@ func writeBackup(ctx context.Context, a *app, path string) (*backupResult, error
 			}
 			res.Files++
 			res.Bytes += info.Size()
+			if res.Files%500 == 0 {
+				progress(fmt.Sprintf("store %.1f MB, %d files (%.1f MB)", float64(res.StoreSize)/(1<<20), res.Files, float64(res.Bytes)/(1<<20)))
+			}
 			return addToTar(tw, prefix+filepath.ToSlash(rel), bf, info.Size())
 		})
 		if err != nil {
@@ -249,7 +254,11 @@ instance.`,
 				return err
 			}
 			var res backupResult
-			if err := callCLI(cmd, g, "backup", backupArgs{Path: path}, &res); err != nil {
+			ctx, done := terminalProgress(cmd.Context())
+			cmd.SetContext(ctx)
+			err = callCLI(cmd, g, "backup", backupArgs{Path: path}, &res)
+			done()
+			if err != nil {
 				return err
 			}
 			if g.jsonOut {

@@ -105,3 +105,32 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Long operations report progress through the control socket, line by
+// line, before their result: an import of 450 mails says so three times.
+func TestProgressThroughSocket(t *testing.T) {
+	f := newFlow(t, nil)
+	var mbox strings.Builder
+	for i := range 450 {
+		fmt.Fprintf(&mbox, "From c%d@old.test Mon Nov  2 09:00:00 2026\nFrom: c%d@old.test\nSubject: Old %d\nMessage-ID: <old%d@old.test>\nDate: Mon, 2 Nov 2026 09:00:00 +0000\n\nHistory %d.\n\n", i, i, i, i, i)
+	}
+	path := filepath.Join(t.TempDir(), "old.mbox")
+	os.WriteFile(path, []byte(mbox.String()), 0o600)
+
+	var lines []string
+	ctx := withProgress(context.Background(), func(s string) { lines = append(lines, s) })
+	r := &remote{socket: f.app.cfg.Store.Socket}
+	var res struct {
+		Mails int `json:"mails"`
+	}
+	if err := r.Call(ctx, "import", importArgs{Mbox: path}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Mails != 450 || len(lines) != 3 || lines[2] != "450 mails taken in, 0 quarantined" {
+		t.Errorf("result %+v, progress %q", res, lines)
+	}
+	// An error still arrives, in the last line.
+	if err := r.Call(ctx, "import", importArgs{Mbox: "/nonexistent.mbox"}, &res); err == nil || !strings.Contains(err.Error(), "nonexistent") {
+		t.Errorf("error through the stream: %v", err)
+	}
+}

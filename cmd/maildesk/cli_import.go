@@ -42,8 +42,10 @@ func apiImport(ctx context.Context, x *api, raw json.RawMessage) (any, error) {
 		return nil, errors.New("import: an absolute --mbox or --maildir path is needed")
 	}
 	x.a.log.Info("import started", "mbox", args.Mbox, "maildir", args.Maildir)
+	progress := progressOf(ctx)
 	res, err := x.a.proc.Import(ctx, next, func(r mailin.ImportResult) {
 		x.a.log.Info("import progress", "mails", r.Mails, "quarantined", r.Quarantined)
+		progress(fmt.Sprintf("%d mails taken in, %d quarantined", r.Mails, r.Quarantined))
 	})
 	x.a.log.Info("import finished", "mails", res.Mails, "outcomes", res.Outcomes, "quarantined", res.Quarantined, "err", err)
 	return res, err
@@ -73,7 +75,11 @@ skipped, so an interrupted import can simply be run again.`,
 				}
 			}
 			var res mailin.ImportResult
-			if err := callCLI(cmd, g, "import", args, &res); err != nil {
+			ctx, done := terminalProgress(cmd.Context())
+			cmd.SetContext(ctx)
+			err := callCLI(cmd, g, "import", args, &res)
+			done()
+			if err != nil {
 				return err
 			}
 			if g.jsonOut {

@@ -97,6 +97,42 @@ func listenControl(path string) (net.Listener, error) {
 type callResponse struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  string          `json:"error,omitempty"`
+	// Progress lines come before the result when the caller asked for them
+	// (header X-Maildesk-Progress), one JSON object per line.
+	Progress string `json:"progress,omitempty"`
+}
+
+type progressKey struct{}
+
+// withProgress gives a long operation (import, backup) a way to say how
+// far it got; progressOf returns it, or a no-op.
+func withProgress(ctx context.Context, fn func(string)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+func progressOf(ctx context.Context) func(string) {
+	if fn, ok := ctx.Value(progressKey{}).(func(string)); ok {
+		return fn
+	}
+	return func(string) {}
+}
+
+// terminalProgress shows progress on stderr when it is a terminal: one
+// line, rewritten in place, ended when done.
+func terminalProgress(ctx context.Context) (context.Context, func()) {
+	fi, err := os.Stderr.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return ctx, func() {}
+	}
+	shown := false
+	return withProgress(ctx, func(s string) {
+			fmt.Fprintf(os.Stderr, "\r\033[K%s", s)
+			shown = true
+		}), func() {
+			if shown {
+				fmt.Fprintln(os.Stderr)
+			}
+		}
 }
 
 // serveControl answers POST /v1/<method> until ctx ends.
@@ -105,8 +141,30 @@ func serveControl(ctx context.Context, ln net.Listener, x *api) error {
 	mux.HandleFunc("POST /v1/{method}", func(w http.ResponseWriter, r *http.Request) {
 		args, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		var resp callResponse
+		ctx := r.Context()
+		if r.Header.Get("X-Maildesk-Progress") != "" {
+			// Streamed: the status is sent before the outcome is known, so
+			// an error comes in the last line instead.
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			flusher, _ := w.(http.Flusher)
+			enc := json.NewEncoder(w)
+			ctx = withProgress(ctx, func(p string) {
+				enc.Encode(callResponse{Progress: p})
+				if flusher != nil {
+					flusher.Flush()
+				}
+			})
+			if err == nil {
+				resp.Result, err = x.call(ctx, r.PathValue("method"), args)
+			}
+			if err != nil {
+				resp.Error = err.Error()
+			}
+			enc.Encode(resp)
+			return
+		}
 		if err == nil {
-			resp.Result, err = x.call(r.Context(), r.PathValue("method"), args)
+			resp.Result, err = x.call(ctx, r.PathValue("method"), args)
 		}
 		if err != nil {
 			resp.Error = err.Error()
@@ -170,14 +228,26 @@ func (r *remote) Call(ctx context.Context, method string, args, result any) erro
 	if err != nil {
 		return err
 	}
+	progress, streamed := ctx.Value(progressKey{}).(func(string))
+	if streamed {
+		req.Header.Set("X-Maildesk-Progress", "1")
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("control socket %s: %w", r.socket, err)
 	}
 	defer resp.Body.Close()
 	var cr callResponse
-	if err := json.NewDecoder(resp.Body).Decode(&cr); err != nil {
-		return fmt.Errorf("control socket %s: %w", r.socket, err)
+	dec := json.NewDecoder(resp.Body)
+	for {
+		cr = callResponse{}
+		if err := dec.Decode(&cr); err != nil {
+			return fmt.Errorf("control socket %s: %w", r.socket, err)
+		}
+		if cr.Progress == "" || !streamed {
+			break
+		}
+		progress(cr.Progress)
 	}
 	if cr.Error != "" {
 		return errors.New(cr.Error)
