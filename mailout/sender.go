@@ -12,7 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"maildesk/tickets"
 )
@@ -26,10 +28,12 @@ type SMTPOptions struct {
 	Password string
 	// Token, if set, returns an OAuth2 access token for XOAUTH2, fetched
 	// before each connection.
-	Token     func(ctx context.Context) (string, error)
-	TLSConfig *tls.Config
-	HELO      string
-	Timeout   time.Duration
+	Token func(ctx context.Context) (string, error)
+	// OAuthBearer uses OAUTHBEARER (RFC 7628) instead of XOAUTH2 with Token.
+	OAuthBearer bool
+	TLSConfig   *tls.Config
+	HELO        string
+	Timeout     time.Duration
 }
 
 // Sender delivers the outbox. It never blocks mail-in: it runs in its own
@@ -269,7 +273,12 @@ func dial(ctx context.Context, o SMTPOptions) (*mail.Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("smtp token: %w", err)
 		}
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(o.Username), mail.WithPassword(token))
+		if o.OAuthBearer {
+			c := sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: o.Username, Token: token, Host: o.Host, Port: o.Port})
+			opts = append(opts, mail.WithSMTPAuthCustom(saslAuth{c}))
+		} else {
+			opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2), mail.WithUsername(o.Username), mail.WithPassword(token))
+		}
 	case o.Username != "":
 		auth := mail.SMTPAuthPlain
 		if o.Security == "none" {
@@ -349,4 +358,17 @@ func (s *Sender) fail(m *tickets.Mail, reason string) error {
 	s.failures.Add(1)
 	s.log.Warn("mail failed for good", "id", m.ID, "ticket", uint64(m.Ticket), "to", m.To, "reason", reason)
 	return nil
+}
+
+// saslAuth lets go-mail authenticate with a go-sasl client (OAUTHBEARER,
+// which go-mail does not have).
+type saslAuth struct{ c sasl.Client }
+
+func (a saslAuth) Start(*smtp.ServerInfo) (string, []byte, error) { return a.c.Start() }
+
+func (a saslAuth) Next(fromServer []byte, more bool) ([]byte, error) {
+	if !more {
+		return nil, nil
+	}
+	return a.c.Next(fromServer)
 }

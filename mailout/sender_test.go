@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"maildesk/internal/memmail"
@@ -352,5 +353,21 @@ func TestBackoff(t *testing.T) {
 	}
 	if lo, hi := backoff(2, 0), backoff(2, 1); lo != time.Duration(float64(4*time.Minute)*0.8) || hi != time.Duration(float64(4*time.Minute)*1.2) {
 		t.Errorf("jitter range %v..%v", lo, hi)
+	}
+}
+
+// OAUTHBEARER through go-mail: the adapter starts with the RFC 7628
+// initial response and answers the server's error challenge.
+func TestSASLAuthOAuthBearer(t *testing.T) {
+	a := saslAuth{sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: "support@x.test", Token: "tok", Host: "smtp.x.test", Port: 587})}
+	mech, ir, err := a.Start(nil)
+	if err != nil || mech != "OAUTHBEARER" || !strings.Contains(string(ir), "a=support@x.test,") || !strings.Contains(string(ir), "auth=Bearer tok") {
+		t.Errorf("Start = %q %q %v", mech, ir, err)
+	}
+	if out, err := a.Next(nil, false); out != nil || err != nil {
+		t.Errorf("Next without more = %q %v", out, err)
+	}
+	if _, err := a.Next([]byte(`{"status":"invalid_token"}`), true); err == nil {
+		t.Error("the server's refusal was not reported")
 	}
 }

@@ -76,7 +76,7 @@ func checkIMAP(ctx context.Context, cfg *Config) error {
 	}
 	defer c.Close()
 	if cfg.IMAP.OAuth2.enabled() {
-		client, err := imapOAuth2(cfg.IMAP.Username, cfg.IMAP.OAuth2)(ctx)
+		client, err := imapOAuth2(cfg.IMAP.Username, cfg.IMAP.Host, cfg.IMAP.Port, cfg.IMAP.OAuth2)(ctx)
 		if err != nil {
 			return err
 		}

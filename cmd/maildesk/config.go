@@ -103,6 +103,9 @@ type OAuth2Config struct {
 	// TokenCommand prints an access token, as mail clients like aerc and
 	// mbsync do; it runs before every connection.
 	TokenCommand string `mapstructure:"token_command"`
+	// Mechanism is xoauth2 (the default; Gmail, Microsoft 365) or
+	// oauthbearer (RFC 7628).
+	Mechanism string `mapstructure:"mechanism"`
 	// The refresh-token flow (golang.org/x/oauth2): the app's client ID and
 	// secret, the provider's token URL, and a refresh token got once with
 	// the provider's consent screen. A refresh token the provider rotates is
@@ -116,6 +119,8 @@ type OAuth2Config struct {
 	Scopes           []string `mapstructure:"scopes"`
 }
 
+func (o OAuth2Config) oauthBearer() bool { return strings.EqualFold(o.Mechanism, "oauthbearer") }
+
 func (o OAuth2Config) enabled() bool {
 	return o.TokenCommand != "" || o.RefreshToken != "" || o.RefreshTokenFile != ""
 }
@@ -123,6 +128,9 @@ func (o OAuth2Config) enabled() bool {
 // check names what is missing or contradictory under key (imap.oauth2, smtp.oauth2).
 func (o OAuth2Config) check(key string, bad func(key, format string, args ...any)) {
 	refresh := o.RefreshToken != "" || o.RefreshTokenFile != ""
+	if m := strings.ToLower(o.Mechanism); m != "" && m != "xoauth2" && m != "oauthbearer" {
+		bad(key+".mechanism", "%q is not xoauth2 or oauthbearer", o.Mechanism)
+	}
 	switch {
 	case o.TokenCommand != "" && refresh:
 		bad(key+".token_command", "give either a token_command or a refresh token, not both")

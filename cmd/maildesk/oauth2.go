@@ -88,13 +88,16 @@ func writeSecretFile(path, value string) error {
 }
 
 // imapOAuth2 authenticates IMAP with XOAUTH2, the mechanism Gmail and
-// Microsoft 365 both offer; go-sasl has no client for it.
-func imapOAuth2(user string, o OAuth2Config) func(ctx context.Context) (sasl.Client, error) {
+// Microsoft 365 both offer (go-sasl has no client for it), or OAUTHBEARER.
+func imapOAuth2(user, host string, port int, o OAuth2Config) func(ctx context.Context) (sasl.Client, error) {
 	source := tokenSource(o)
 	return func(ctx context.Context) (sasl.Client, error) {
 		token, err := source(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if o.oauthBearer() {
+			return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: token, Host: host, Port: port}), nil
 		}
 		return &xoauth2{user: user, token: token}, nil
 	}

@@ -63,7 +63,9 @@ func TestOAuth2ConfigCheck(t *testing.T) {
 	OAuth2Config{RefreshToken: "x"}.check("imap.oauth2", bad)
 	OAuth2Config{RefreshToken: "x", ClientID: "c"}.check("smtp.oauth2", bad)
 	OAuth2Config{TokenCommand: "echo", RefreshToken: "x"}.check("imap.oauth2", bad)
-	want := "imap.oauth2.client_id smtp.oauth2.token_url imap.oauth2.token_command"
+	OAuth2Config{TokenCommand: "echo", Mechanism: "plain"}.check("smtp.oauth2", bad)
+	OAuth2Config{TokenCommand: "echo", Mechanism: "OAUTHBEARER"}.check("smtp.oauth2", bad)
+	want := "imap.oauth2.client_id smtp.oauth2.token_url imap.oauth2.token_command smtp.oauth2.mechanism"
 	if got := strings.Join(errs, " "); got != want {
 		t.Errorf("errors for %s, want %s", got, want)
 	}

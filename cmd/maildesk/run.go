@@ -141,7 +141,7 @@ func (a *app) newPoller() (*mailin.Poller, error) {
 		MaxMessageSize: int64(a.cfg.IMAP.MaxMessageSize),
 	}
 	if a.cfg.IMAP.OAuth2.enabled() {
-		opts.SASL = imapOAuth2(a.cfg.IMAP.Username, a.cfg.IMAP.OAuth2)
+		opts.SASL = imapOAuth2(a.cfg.IMAP.Username, a.cfg.IMAP.Host, a.cfg.IMAP.Port, a.cfg.IMAP.OAuth2)
 	}
 	return mailin.NewPoller(a.proc, opts, a.log.With("loop", "mailin"), a.now), nil
 }
@@ -159,7 +159,7 @@ func (a *app) smtpOptions() (mailout.SMTPOptions, error) {
 	o := mailout.SMTPOptions{Host: a.cfg.SMTP.Host, Port: a.cfg.SMTP.Port, Security: a.cfg.SMTP.Security,
 		Username: a.cfg.SMTP.Username, Password: password, TLSConfig: tlsCfg, HELO: a.cfg.SMTP.HELO}
 	if a.cfg.SMTP.OAuth2.enabled() {
-		o.Token = tokenSource(a.cfg.SMTP.OAuth2)
+		o.Token, o.OAuthBearer = tokenSource(a.cfg.SMTP.OAuth2), a.cfg.SMTP.OAuth2.oauthBearer()
 	}
 	return o, nil
 }
