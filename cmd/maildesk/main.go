@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // business hours need zone data on machines without it
@@ -90,13 +91,19 @@ func rootCommand() *cobra.Command {
 }
 
 func versionCommand() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "maildesk", version)
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), map[string]string{"version": version, "go": runtime.Version()})
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "maildesk", version, runtime.Version())
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
