@@ -608,19 +608,11 @@ func benchThroughput(ctx context.Context, exe, dir string, o benchOptions) (*ben
 			base = d
 		}
 	}
-	c, err := startChild(ctx, exe, e.config, o.profile("throughput"))
+	c, connected, last, err := ingest(ctx, exe, e, o.profile("throughput"), o.Messages)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
-	connected, err := c.waitConnected(ctx)
-	if err != nil {
-		return nil, err
-	}
-	last, err := c.waitTaken(ctx, o.Messages)
-	if err != nil {
-		return nil, err
-	}
 	took := last.Sub(connected)
 	rss := c.peakRSS()
 	if err := c.stop(); err != nil {
@@ -643,6 +635,25 @@ func benchThroughput(ctx context.Context, exe, dir string, o benchOptions) (*ben
 		return nil, fmt.Errorf("%d tickets for %d new mails", r.Tickets, r.NewTickets)
 	}
 	return r, nil
+}
+
+// ingest starts maildesk on e's mailbox and waits until it took n mails
+// in; it returns when it connected and when it logged the last one. The
+// caller stops the child.
+func ingest(ctx context.Context, exe string, e *benchEnv, profile string, n int) (*child, time.Time, time.Time, error) {
+	c, err := startChild(ctx, exe, e.config, profile)
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	connected, err := c.waitConnected(ctx)
+	if err == nil {
+		var last time.Time
+		if last, err = c.waitTaken(ctx, n); err == nil {
+			return c, connected, last, nil
+		}
+	}
+	c.stop()
+	return nil, time.Time{}, time.Time{}, err
 }
 
 // withStore opens the stopped child's store read-only for a look.
@@ -803,19 +814,11 @@ func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptio
 	if _, _, err := e.fill(gen, o.ScaleMessages); err != nil {
 		return nil, err
 	}
-	c, err := startChild(ctx, exe, e.config, o.profile(fmt.Sprintf("scale-%d", existing)))
+	c, connected, last, err := ingest(ctx, exe, e, o.profile(fmt.Sprintf("scale-%d", existing)), o.ScaleMessages)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop()
-	connected, err := c.waitConnected(ctx)
-	if err != nil {
-		return nil, err
-	}
-	last, err := c.waitTaken(ctx, o.ScaleMessages)
-	if err != nil {
-		return nil, err
-	}
 	row := &benchScaleRow{Existing: existing, Messages: o.ScaleMessages,
 		PerSecond: float64(o.ScaleMessages) / last.Sub(connected).Seconds(), StartupMS: ms(connected.Sub(c.started))}
 	// "tickets list --status open" as an admin would run it, through the
