@@ -117,6 +117,12 @@ func apiCustomersList(ctx context.Context, x *api, raw json.RawMessage) (any, er
 	return out, err
 }
 
+// customerDetail is a customer with their tickets, as `customers show` prints it.
+type customerDetail struct {
+	customerEntry
+	List []tickets.Ticket `json:"ticket_list"`
+}
+
 type customerArgs struct {
 	Email string `json:"email"`
 }
@@ -126,10 +132,7 @@ func apiCustomersShow(ctx context.Context, x *api, raw json.RawMessage) (any, er
 	if err := decodeArgs(raw, &args); err != nil {
 		return nil, err
 	}
-	var out struct {
-		customerEntry
-		List []tickets.Ticket `json:"ticket_list"`
-	}
+	var out customerDetail
 	err := x.a.store.View(func(tx *tickets.Tx) error {
 		c, err := tx.Customer(args.Email)
 		if err != nil {
@@ -190,10 +193,7 @@ func customersCommand(g *globals) *cobra.Command {
 		Short: "Show a customer and their tickets",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var c struct {
-				customerEntry
-				List []tickets.Ticket `json:"ticket_list"`
-			}
+			var c customerDetail
 			if err := callCLI(cmd, g, "customers.show", customerArgs{Email: args[0]}, &c); err != nil {
 				return err
 			}
