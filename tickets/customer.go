@@ -183,3 +183,14 @@ func (tx *Tx) SetMailPassword(id uint64, p Password, hash string, now time.Time)
 	m.Secret = p
 	return tx.PutMail(m)
 }
+
+// SetCustomerPassword stores a new password hash for customer email (the
+// customer chose it on the portal).
+func (tx *Tx) SetCustomerPassword(email, hash string, now time.Time) error {
+	c, err := tx.Customer(email)
+	if err != nil {
+		return err
+	}
+	c.PasswordHash, c.PasswordSet = hash, now
+	return tx.PutCustomer(c)
+}

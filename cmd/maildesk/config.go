@@ -31,6 +31,7 @@ type Config struct {
 	Fields    FieldsConfig    `mapstructure:"fields"`
 	Log       LogConfig       `mapstructure:"log"`
 	HTTP      HTTPConfig      `mapstructure:"http"`
+	Portal    PortalConfig    `mapstructure:"portal"`
 
 	path string
 }
@@ -54,6 +55,15 @@ type HelpdeskConfig struct {
 // HTTPConfig is the optional listener for monitoring: /healthz and /metrics.
 type HTTPConfig struct {
 	Listen string `mapstructure:"listen"` // host:port; empty for none
+}
+
+// PortalConfig is the customers' own page, off unless Listen is set.
+type PortalConfig struct {
+	Listen string `mapstructure:"listen"` // host:port, e.g. 127.0.0.1:8080 behind a reverse proxy
+	// URL is where customers reach it (mails link to it).
+	URL string `mapstructure:"url"`
+	// Organisations are mail domains whose customers see each other's tickets.
+	Organisations []string `mapstructure:"organisations"`
 }
 
 type StaffConfig struct {
@@ -358,6 +368,14 @@ func (c *Config) validate() error {
 	}
 	if c.IMAP.PollInterval < time.Second {
 		bad("imap.poll_interval", "%s is too short (at least 1s)", c.IMAP.PollInterval)
+	}
+	if c.Portal.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Portal.Listen); err != nil || port == "" {
+			bad("portal.listen", "%q is not host:port (e.g. 127.0.0.1:8080)", c.Portal.Listen)
+		}
+	}
+	if c.Portal.URL != "" && !strings.HasPrefix(c.Portal.URL, "https://") && !strings.HasPrefix(c.Portal.URL, "http://") {
+		bad("portal.url", "%q is not an http(s) URL", c.Portal.URL)
 	}
 	if c.HTTP.Listen != "" {
 		if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "" {

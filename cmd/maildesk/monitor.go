@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"maildesk/portal"
 	"maildesk/tickets"
 )
 
@@ -142,6 +143,29 @@ func (a *app) serveMonitor(ctx context.Context, addr string) error {
 		srv.Shutdown(shutdown)
 	}()
 	a.log.Info("monitoring listener", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// servePortal serves the customers' page (portal.listen) until ctx ends.
+func (a *app) servePortal(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Portal.Listen)
+	if err != nil {
+		return fmt.Errorf("portal.listen: %w", err)
+	}
+	p := portal.New(portal.Options{Store: a.store, Desk: a.desk, Files: a.files, Organisations: a.cfg.Portal.Organisations,
+		Log: a.log.With("loop", "portal"), Now: a.now})
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute,
+		MaxHeaderBytes: 64 << 10}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	a.log.Info("portal listening", "addr", ln.Addr().String())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -175,7 +175,7 @@ func (a *app) newSender() (*mailout.Sender, error) {
 	}
 	return mailout.NewSender(mailout.SenderOptions{
 		Store: a.store, Desk: a.desk,
-		Composer: mailout.NewComposer(mailout.ComposerOptions{Templates: a.tmpl, Files: a.files, Desk: a.desk.Config(),
+		Composer: mailout.NewComposer(mailout.ComposerOptions{Templates: a.tmpl, Files: a.files, Desk: a.desk.Config(), PortalURL: a.cfg.Portal.URL,
 			VERPKey: verp}),
 		SMTP: smtpOpts, RetryFor: a.cfg.SMTP.RetryFor, Log: a.log.With("loop", "mailout"), Now: a.now,
 	}), nil
@@ -219,6 +219,9 @@ func (a *app) run(ctx context.Context, once bool) error {
 	}
 	if a.cfg.HTTP.Listen != "" {
 		loops["http"] = func(ctx context.Context) error { return a.serveMonitor(ctx, a.cfg.HTTP.Listen) }
+	}
+	if a.cfg.Portal.Listen != "" {
+		loops["portal"] = a.servePortal
 	}
 	for name, fn := range loops {
 		wg.Add(1)
