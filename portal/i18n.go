@@ -16,7 +16,7 @@ var texts = map[string]map[string]string{
 		"again": "New password again", "save": "Save", "badCurrent": "The current password is wrong.",
 		"tooShort": "The new password is too short: at least 12 characters.", "mismatch": "The two new passwords differ.",
 		"passwordChanged": "Your password is changed.", "done": "Done. We have your message.", "isSolved": "Is your problem solved?",
-		"support": "Support",
+		"support": "Support", "reopen": "Reopen the ticket",
 	},
 	"ru": {
 		"title": "Поддержка", "login": "Войти", "email": "Эл. почта", "password": "Пароль", "logout": "Выйти",
@@ -32,7 +32,7 @@ var texts = map[string]map[string]string{
 		"again": "Новый пароль ещё раз", "save": "Сохранить", "badCurrent": "Текущий пароль неверен.",
 		"tooShort": "Новый пароль слишком короткий: нужно не меньше 12 символов.", "mismatch": "Новые пароли не совпадают.",
 		"passwordChanged": "Пароль изменён.", "done": "Готово. Ваше сообщение получено.", "isSolved": "Ваша проблема решена?",
-		"support": "Поддержка",
+		"support": "Поддержка", "reopen": "Открыть заявку снова",
 	},
 	"uk": {
 		"title": "Підтримка", "login": "Увійти", "email": "Ел. пошта", "password": "Пароль", "logout": "Вийти",
@@ -48,7 +48,7 @@ var texts = map[string]map[string]string{
 		"again": "Новий пароль ще раз", "save": "Зберегти", "badCurrent": "Поточний пароль неправильний.",
 		"tooShort": "Новий пароль закороткий: потрібно щонайменше 12 символів.", "mismatch": "Нові паролі не збігаються.",
 		"passwordChanged": "Пароль змінено.", "done": "Готово. Ваше повідомлення отримано.", "isSolved": "Вашу проблему вирішено?",
-		"support": "Підтримка",
+		"support": "Підтримка", "reopen": "Відкрити звернення знову",
 	},
 }
 

@@ -73,6 +73,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page string, d p
 	} else {
 		d.Lang = acceptLanguage(r.Header.Get("Accept-Language"))
 	}
+	if c, err := r.Cookie("maildesk_lang"); err == nil {
+		if _, ok := texts[c.Value]; ok {
+			d.Lang = c.Value // chosen on the page
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := pages.ExecuteTemplate(w, page+".html", d); err != nil {

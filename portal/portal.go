@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /password", s.authed(s.changePassword))
 	s.mux.HandleFunc("GET /forgot", s.forgotPage)
 	s.mux.HandleFunc("POST /forgot", s.forgot)
+	s.mux.HandleFunc("GET /lang/{lang}", s.setLang)
 	return s
 }
 
@@ -393,6 +395,12 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess *session) {
 		}
 	case "close":
 		text = "Close\n\n" + text
+	case "reopen":
+		// Any answer to a closed ticket reopens it (within
+		// lifecycle.reopen_within; later it opens a linked one).
+		if text == "" {
+			text = "Reopen, please: the problem is back."
+		}
 	case "confirm":
 		text = "Yes\n\n" + text
 	case "notquite":
@@ -531,4 +539,20 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serverError(w http.ResponseWriter, err error) {
 	s.opts.Log.Error("portal", "err", err)
 	http.Error(w, "Something went wrong on our side; please try again later.", http.StatusInternalServerError)
+}
+
+// setLang remembers the language the customer chose on the page.
+func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
+	lang := r.PathValue("lang")
+	if _, ok := texts[lang]; !ok {
+		http.NotFound(w, r)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: "maildesk_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+	back := "/"
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && strings.HasPrefix(ref.Path, "/") {
+		back = ref.Path // only back to a page of ours
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }

@@ -357,3 +357,38 @@ func TestConfirmAndRate(t *testing.T) {
 		t.Errorf("rating = %+v", tk.Rating)
 	}
 }
+
+func TestLanguageAndReopen(t *testing.T) {
+	e := newEnv(t)
+	n := e.customer("ann@client.test", "ann-password-1", "Printer broken")
+	b := e.browser()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/login", nil)
+	req.Header.Set("Accept-Language", "uk-UA,uk;q=0.9,en;q=0.5")
+	resp, _ := b.c.Do(req)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Забули пароль?") {
+		t.Error("the login page is not in the browser's language (uk)")
+	}
+	b.login("ann@client.test", "ann-password-1")
+	if _, body := b.get("/tickets"); !strings.Contains(body, "My tickets") { // the customer's language: en
+		t.Error("the list is not in the customer's language")
+	}
+	if _, body := b.get("/lang/ru"); !strings.Contains(body, "Мои заявки") {
+		t.Error("the switch to Russian did not take")
+	}
+	if code, _ := b.get("/lang/xx"); code != 404 {
+		t.Errorf("/lang/xx = %d", code)
+	}
+	page := fmt.Sprintf("/tickets/%d", n)
+	b.post(page, page+"/close", url.Values{})
+	if _, body := b.get(page); !strings.Contains(body, "Открыть заявку снова") {
+		t.Fatal("no reopen button on a closed ticket")
+	}
+	b.post(page, page+"/reopen", url.Values{})
+	var tk *tickets.Ticket
+	e.store.View(func(tx *tickets.Tx) (err error) { tk, err = tx.Ticket(n); return err })
+	if tk.Status != tickets.StatusInProgress {
+		t.Errorf("after reopening: %s", tk.Status)
+	}
+}
