@@ -17,6 +17,7 @@ var texts = map[string]map[string]string{
 		"tooShort": "The new password is too short: at least 12 characters.", "mismatch": "The two new passwords differ.",
 		"passwordChanged": "Your password is changed.", "done": "Done. We have your message.", "isSolved": "Is your problem solved?",
 		"support": "Support", "reopen": "Reopen the ticket",
+		"cmdClose": "Close", "cmdYes": "Yes", "cmdNotQuite": "Not quite.", "cmdReopen": "Reopen, please: the problem is back.",
 	},
 	"ru": {
 		"title": "Поддержка", "login": "Войти", "email": "Эл. почта", "password": "Пароль", "logout": "Выйти",
@@ -33,6 +34,7 @@ var texts = map[string]map[string]string{
 		"tooShort": "Новый пароль слишком короткий: нужно не меньше 12 символов.", "mismatch": "Новые пароли не совпадают.",
 		"passwordChanged": "Пароль изменён.", "done": "Готово. Ваше сообщение получено.", "isSolved": "Ваша проблема решена?",
 		"support": "Поддержка", "reopen": "Открыть заявку снова",
+		"cmdClose": "Закрыть", "cmdYes": "Да", "cmdNotQuite": "Не совсем.", "cmdReopen": "Откройте, пожалуйста, заявку снова: проблема вернулась.",
 	},
 	"uk": {
 		"title": "Підтримка", "login": "Увійти", "email": "Ел. пошта", "password": "Пароль", "logout": "Вийти",
@@ -49,6 +51,7 @@ var texts = map[string]map[string]string{
 		"tooShort": "Новий пароль закороткий: потрібно щонайменше 12 символів.", "mismatch": "Нові паролі не збігаються.",
 		"passwordChanged": "Пароль змінено.", "done": "Готово. Ваше повідомлення отримано.", "isSolved": "Вашу проблему вирішено?",
 		"support": "Підтримка", "reopen": "Відкрити звернення знову",
+		"cmdClose": "Закрити", "cmdYes": "Так", "cmdNotQuite": "Не зовсім.", "cmdReopen": "Відкрийте, будь ласка, звернення знову: проблема повернулася.",
 	},
 }
 

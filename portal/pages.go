@@ -15,13 +15,15 @@ import (
 //go:embed pages/*.html
 var pageFiles embed.FS
 
+// pages is parsed once; "priority" is bound per server (its field labels).
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"t":      func(d pageData, key string) string { return text(d.Lang, key) },
-	"status": func(d pageData, s tickets.Status) string { return s.Label(d.Lang) },
-	"date":   func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-	"size":   size,
-	"rows":   func(d pageData, list []tickets.Ticket) rowsData { return rowsData{D: d, List: list} },
-	"scores": func() []int { return []int{1, 2, 3, 4, 5} },
+	"priority": func(d pageData, v string) string { return v },
+	"t":        func(d pageData, key string) string { return text(d.Lang, key) },
+	"status":   func(d pageData, s tickets.Status) string { return s.Label(d.Lang) },
+	"date":     func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
+	"size":     size,
+	"rows":     func(d pageData, list []tickets.Ticket) rowsData { return rowsData{D: d, List: list} },
+	"scores":   func() []int { return []int{1, 2, 3, 4, 5} },
 }).ParseFS(pageFiles, "pages/*.html"))
 
 func size(n int64) string {
@@ -80,7 +82,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page string, d p
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := pages.ExecuteTemplate(w, page+".html", d); err != nil {
+	fields := &s.opts.Desk.Config().Fields
+	tmpl, err := pages.Clone()
+	if err == nil {
+		tmpl.Funcs(template.FuncMap{"priority": func(d pageData, v string) string { return fields.Priority.Label(v, d.Lang) }})
+		err = tmpl.ExecuteTemplate(w, page+".html", d)
+	}
+	if err != nil {
 		s.opts.Log.Error("portal page", "page", page, "err", err)
 	}
 }

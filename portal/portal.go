@@ -386,26 +386,35 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess *session) {
 		http.Error(w, "Forbidden: you can read this ticket, not answer it", http.StatusForbidden)
 		return
 	}
-	text := strings.TrimSpace(r.PostFormValue("text"))
+	msg := strings.TrimSpace(r.PostFormValue("text"))
+	// The buttons write what the customer would write by mail, in their
+	// language, so the thread reads the same either way.
+	lang := "en"
+	s.opts.Store.View(func(tx *tickets.Tx) error {
+		if c, err := tx.Customer(sess.email); err == nil {
+			lang = c.Lang
+		}
+		return nil
+	})
 	switch r.PathValue("action") {
 	case "reply":
-		if text == "" {
+		if msg == "" {
 			http.Redirect(w, r, fmt.Sprintf("/tickets/%d", t.Number), http.StatusSeeOther)
 			return
 		}
 	case "close":
-		text = "Close\n\n" + text
+		msg = strings.TrimSpace(text(lang, "cmdClose") + "\n\n" + msg)
 	case "reopen":
 		// Any answer to a closed ticket reopens it (within
 		// lifecycle.reopen_within; later it opens a linked one).
-		if text == "" {
-			text = "Reopen, please: the problem is back."
+		if msg == "" {
+			msg = text(lang, "cmdReopen")
 		}
 	case "confirm":
-		text = "Yes\n\n" + text
+		msg = strings.TrimSpace(text(lang, "cmdYes") + "\n\n" + msg)
 	case "notquite":
-		if text == "" {
-			text = "Not quite."
+		if msg == "" {
+			msg = text(lang, "cmdNotQuite")
 		}
 	case "rate":
 		score, err := strconv.Atoi(r.PostFormValue("score"))
@@ -413,12 +422,12 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess *session) {
 			http.Error(w, "Bad request: a rating is 1 to 5", http.StatusBadRequest)
 			return
 		}
-		text = strings.TrimSpace(fmt.Sprintf("%d %s", score, text))
+		msg = strings.TrimSpace(fmt.Sprintf("%d %s", score, msg))
 	default:
 		http.NotFound(w, r)
 		return
 	}
-	if err := s.receive(sess, t, text); err != nil {
+	if err := s.receive(sess, t, msg); err != nil {
 		s.serverError(w, err)
 		return
 	}

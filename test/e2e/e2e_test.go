@@ -281,6 +281,19 @@ func tail(s string, lines int) string {
 	return strings.Join(l, "\n")
 }
 
+// extra appends top-level YAML to the daemon's config (before it starts).
+func (d *daemon) extra(yaml string) {
+	d.t.Helper()
+	f, err := os.OpenFile(d.config, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(yaml); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
 func (d *daemon) start() {
 	d.t.Helper()
 	connects := strings.Count(d.log.String(), "imap connected")
