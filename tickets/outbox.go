@@ -292,3 +292,44 @@ func (tx *Tx) RetryMail(id uint64, now time.Time, expires time.Time) error {
 	m.State, m.NextAttempt, m.Expires = MailPending, now, expires
 	return tx.PutMail(m)
 }
+
+// PruneSent deletes up to limit outbox entries created before before that
+// are done with (sent, or failed for good), oldest first, and returns how
+// many. Their Message-IDs stay in the ticket's index, so replies to them
+// still thread; only the copy of the mail and its bounce lookup go, and a
+// bounce comes within days, not weeks. Entries are numbered in the order
+// they were made, so the scan stops at the first one too young to go.
+func (tx *Tx) PruneSent(before time.Time, limit int) (int, error) {
+	c := tx.bucket(bucketOutbox).Cursor()
+	ids := tx.bucket(bucketOutboxMsgID)
+	n := 0
+	for k, v := c.First(); k != nil && n < limit; {
+		var m Mail
+		if err := json.Unmarshal(v, &m); err != nil {
+			return n, fmt.Errorf("decode outbox entry %x: %w", k, err)
+		}
+		if !m.Created.Before(before) {
+			break
+		}
+		if m.State == MailPending {
+			k, v = c.Next()
+			continue
+		}
+		if m.MessageID != "" && len(m.MessageID) <= 512 {
+			if owner := ids.Get(idKey(m.MessageID)); owner != nil && binary.BigEndian.Uint64(owner) == m.ID {
+				if err := ids.Delete(idKey(m.MessageID)); err != nil {
+					return n, err
+				}
+			}
+		}
+		// After a Delete, bbolt's Next can skip an entry: Seek to the
+		// deleted key instead, which lands on the one after it.
+		key := bytes.Clone(k)
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+		k, v = c.Seek(key)
+	}
+	return n, nil
+}

@@ -62,3 +62,43 @@ func TestRequestKind(t *testing.T) {
 		}
 	}
 }
+
+// Old sent mail is pruned from the outbox; replies to it still thread, and
+// mail still waiting is kept however old.
+func TestPruneSent(t *testing.T) {
+	e := newDeskEnv(t)
+	e.receive(e.mail("ann@client.test", "Printer broken", "It jams."))
+	mails := e.outbox()
+	if len(mails) != 4 { // ack, welcome, and a notice to each of two staff
+		t.Fatalf("outbox = %d", len(mails))
+	}
+	e.store.Update(func(tx *Tx) error {
+		for _, i := range []int{0, 2, 3} {
+			tx.MarkSent(mails[i].ID, e.now)
+		}
+		return nil
+	})
+	var n int
+	e.store.Update(func(tx *Tx) (err error) { n, err = tx.PruneSent(e.now.Add(time.Hour), 100); return err })
+	if n != 3 {
+		t.Fatalf("pruned %d, want 3", n)
+	}
+	left := e.outbox()
+	if len(left) != 1 || left[0].ID != mails[1].ID || left[0].State != MailPending {
+		t.Errorf("left = %+v", left)
+	}
+	e.store.View(func(tx *Tx) error {
+		if _, err := tx.MailByMessageID(mails[0].MessageID); err == nil {
+			t.Error("a pruned mail is still found by its Message-ID")
+		}
+		if num, ok := tx.TicketByMessageID(mails[0].MessageID); !ok || num != 1 {
+			t.Error("a reply to a pruned mail no longer threads")
+		}
+		return nil
+	})
+	// Nothing younger than the cut goes.
+	e.store.Update(func(tx *Tx) (err error) { n, err = tx.PruneSent(e.now.Add(-time.Hour), 100); return err })
+	if n != 0 {
+		t.Errorf("pruned %d mails younger than the cut", n)
+	}
+}

@@ -163,6 +163,9 @@ type StoreConfig struct {
 	Attachments string `mapstructure:"attachments"`
 	Raw         string `mapstructure:"raw"`
 	Socket      string `mapstructure:"socket"`
+	// KeepSent is how long a sent mail's copy stays in the outbox (its
+	// Message-ID stays with the ticket for threading). Default 90 days.
+	KeepSent time.Duration `mapstructure:"keep_sent"`
 }
 
 type TemplatesConfig struct {
@@ -336,6 +339,9 @@ func (c *Config) defaults() {
 	}
 	if c.SMTP.RetryFor == 0 {
 		c.SMTP.RetryFor = 72 * time.Hour
+	}
+	if c.Store.KeepSent == 0 {
+		c.Store.KeepSent = 90 * 24 * time.Hour
 	}
 	if c.IMAP.Username == "" {
 		c.IMAP.Username = c.Helpdesk.Address

@@ -262,7 +262,30 @@ func (a *app) tick() error {
 		if n > 0 {
 			a.log.Info("timers", "done", n)
 		}
-		if err != nil || n < tickets.TickBatch {
+		if err != nil {
+			return err
+		}
+		if n < tickets.TickBatch {
+			break
+		}
+	}
+	return a.pruneOutbox()
+}
+
+// pruneOutbox drops sent mail older than store.keep_sent, a thousand per
+// transaction, so the store grows with the tickets, not with every mail.
+func (a *app) pruneOutbox() error {
+	before := a.now().Add(-a.cfg.Store.KeepSent)
+	for {
+		var n int
+		err := a.store.Update(func(tx *tickets.Tx) (err error) {
+			n, err = tx.PruneSent(before, 1000)
+			return err
+		})
+		if n > 0 {
+			a.log.Info("outbox pruned", "mails", n, "sent_before", before)
+		}
+		if err != nil || n < 1000 {
 			return err
 		}
 	}
