@@ -96,13 +96,18 @@ type Poller struct {
 
 // PollerStats count what the poller did since it started, for /metrics.
 type PollerStats struct {
-	Taken, Quarantined, StoreErrors atomic.Int64
+	Taken, Quarantined atomic.Int64
+	// StoreErrors counts the times the store refused mail (each ends the
+	// session; the mail stays on the server).
+	StoreErrors atomic.Int64
 	// ProcessNanos sums, over the mails taken in, the time from the start
 	// of their fetch to their commit (a mail waits for its chunk).
 	ProcessNanos atomic.Int64
-	// LastTaken and LastStoreError are Unix times of the last mail taken
-	// in and of the last mail the store could not take.
-	LastTaken, LastStoreError atomic.Int64
+	// LastTaken is the Unix time of the last mail taken in.
+	LastTaken atomic.Int64
+	// StoreFailing is set when the store refuses mail and cleared at the
+	// next commit that succeeds.
+	StoreFailing atomic.Bool
 }
 
 // Stats are the poller's counters.
@@ -146,6 +151,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		var se *StoreError
 		if errors.As(err, &se) {
+			p.stats.StoreErrors.Add(1)
+			p.stats.StoreFailing.Store(true)
 			p.log.Error("cannot write to the store; mail stays on the server until it can", "err", err)
 		} else {
 			p.log.Warn("imap session ended", "err", err)
@@ -453,7 +460,14 @@ func (p *Poller) take(c *imapclient.Client, state *tickets.MailboxState, chunk [
 	if err := p.commit(state, items); err != nil {
 		return err
 	}
-	p.stats.ProcessNanos.Add(int64(time.Since(start)) * int64(len(items)))
+	p.stats.StoreFailing.Store(false)
+	taken := 0
+	for _, it := range items {
+		if it.Raw != nil || it.Problem != nil {
+			taken++ // as logItems counts them
+		}
+	}
+	p.stats.ProcessNanos.Add(int64(time.Since(start)) * int64(taken))
 	return nil
 }
 
@@ -598,8 +612,6 @@ func (p *Poller) logItems(items []*Item, err error) {
 		}
 		switch {
 		case err != nil:
-			p.stats.StoreErrors.Add(1)
-			p.stats.LastStoreError.Store(p.now().Unix())
 			p.log.Warn("mail not taken in", append(attrs, "err", err)...)
 		case it.Problem != nil:
 			p.stats.Quarantined.Add(1)

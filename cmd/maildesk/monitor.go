@@ -47,7 +47,7 @@ func (a *app) healthOf() health {
 	if poller != nil {
 		st := poller.Stats()
 		h.LastMailTakenUnix = st.LastTaken.Load()
-		if st.LastStoreError.Load() > st.LastTaken.Load() {
+		if st.StoreFailing.Load() {
 			h.Problems = append(h.Problems, "the store does not take mail (see the log); it stays in the mailbox")
 		}
 	}
@@ -100,7 +100,8 @@ func (a *app) metrics() string {
 	if poller != nil {
 		st := poller.Stats()
 		metric("maildesk_mail_in_total", "counter", "mails read from IMAP since start, by result",
-			`{result="taken"}`, st.Taken.Load(), `{result="quarantined"}`, st.Quarantined.Load(), `{result="store_error"}`, st.StoreErrors.Load())
+			`{result="taken"}`, st.Taken.Load(), `{result="quarantined"}`, st.Quarantined.Load())
+		metric("maildesk_store_errors_total", "counter", "times the store refused mail (it stays on the server)", "", st.StoreErrors.Load())
 		metric("maildesk_mail_in_last_timestamp_seconds", "gauge", "when the last mail was taken in", "", st.LastTaken.Load())
 		fmt.Fprintf(&b, "# HELP maildesk_mail_in_seconds time from fetching a mail to committing it\n# TYPE maildesk_mail_in_seconds summary\n")
 		fmt.Fprintf(&b, "maildesk_mail_in_seconds_sum %.6f\nmaildesk_mail_in_seconds_count %d\n",

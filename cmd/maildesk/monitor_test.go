@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -36,5 +37,48 @@ func TestMonitoring(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/healthz", nil))
 	if rec.Code != 405 {
 		t.Errorf("POST /healthz = %d", rec.Code)
+	}
+}
+
+// When the store cannot keep mail (here the raw-mail folder is replaced by
+// a file, which stops even root), /healthz says so and the mail stays on
+// the server; once the folder is back, the mail is taken in and all is well.
+func TestHealthReportsStoreFailure(t *testing.T) {
+	f := newFlow(t, nil)
+	f.openTicket()
+	f.settle()
+	raw := f.app.cfg.Store.Raw
+	if err := os.Rename(raw, raw+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(raw, []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.send(msg{from: f.addr("olena"), subject: "Second", body: "Hello"})
+	h := f.app.monitorHandler()
+	health := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	waitUntil(t, "/healthz to report the store", func() bool {
+		code, body := health()
+		return code == 503 && strings.Contains(body, "the store does not take mail")
+	})
+	if n := len(f.ticketList()); n != 1 {
+		t.Errorf("%d tickets while the store fails", n)
+	}
+	os.Remove(raw)
+	if err := os.Rename(raw+".away", raw); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the mail taken in after the store is back", func() bool {
+		code, _ := health()
+		return code == 200 && len(f.ticketList()) == 2
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "maildesk_store_errors_total ") || strings.Contains(rec.Body.String(), "maildesk_store_errors_total 0") {
+		t.Errorf("/metrics does not count the store failure:\n%s", rec.Body.String())
 	}
 }
