@@ -15,9 +15,8 @@ import (
 //go:embed pages/*.html
 var pageFiles embed.FS
 
-// pages is parsed once; "priority" is bound per server (its field labels).
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"priority": func(d pageData, v string) string { return v },
+	"priority": func(d pageData, v string) string { return d.fields.Priority.Label(v, d.Lang) },
 	"t":        func(d pageData, key string) string { return text(d.Lang, key) },
 	"status":   func(d pageData, s tickets.Status) string { return s.Label(d.Lang) },
 	"date":     func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
@@ -49,6 +48,7 @@ type pageData struct {
 	Ticket     *tickets.Ticket
 	Messages   []shownMessage
 	CanWrite   bool
+	fields     *tickets.Fields // for the labels of field values
 }
 
 type rowsData struct {
@@ -82,13 +82,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page string, d p
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	fields := &s.opts.Desk.Config().Fields
-	tmpl, err := pages.Clone()
-	if err == nil {
-		tmpl.Funcs(template.FuncMap{"priority": func(d pageData, v string) string { return fields.Priority.Label(v, d.Lang) }})
-		err = tmpl.ExecuteTemplate(w, page+".html", d)
-	}
-	if err != nil {
+	d.fields = &s.opts.Desk.Config().Fields
+	if err := pages.ExecuteTemplate(w, page+".html", d); err != nil {
 		s.opts.Log.Error("portal page", "page", page, "err", err)
 	}
 }

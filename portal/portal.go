@@ -16,6 +16,7 @@
 package portal
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -25,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,6 +140,11 @@ func (s *Server) preCSRF(w http.ResponseWriter, r *http.Request) string {
 	return t
 }
 
+// staleForm refuses a form whose CSRF token does not match.
+func staleForm(w http.ResponseWriter) {
+	http.Error(w, "Forbidden: the form is out of date; reload the page", http.StatusForbidden)
+}
+
 func checkPreCSRF(r *http.Request) bool {
 	c, err := r.Cookie("maildesk_csrf")
 	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
@@ -156,7 +163,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *session)) ht
 			return
 		}
 		if r.Method == http.MethodPost && subtle.ConstantTimeCompare([]byte(sess.csrf), []byte(r.PostFormValue("csrf"))) != 1 {
-			http.Error(w, "Forbidden: the form is out of date; reload the page", http.StatusForbidden)
+			staleForm(w)
 			return
 		}
 		h(w, r, sess)
@@ -198,6 +205,36 @@ func (s *Server) fail(now time.Time, keys ...string) {
 	for _, k := range keys {
 		s.failures[k] = append(s.failures[k], now)
 	}
+	s.sweep(now)
+}
+
+// sweepAt is the size at which the in-memory maps are swept: otherwise
+// failed logins with made-up addresses would grow them without end.
+const sweepAt = 10000
+
+// sweep drops what has expired once a map grows large. s.mu is held.
+func (s *Server) sweep(now time.Time) {
+	if len(s.failures) > sweepAt {
+		for k, ts := range s.failures {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= failureWindow {
+				delete(s.failures, k)
+			}
+		}
+	}
+	if len(s.resets) > sweepAt {
+		for k, t := range s.resets {
+			if now.Sub(t) >= failureWindow {
+				delete(s.resets, k)
+			}
+		}
+	}
+	if len(s.sessions) > sweepAt {
+		for k, sess := range s.sessions {
+			if now.After(sess.expires) {
+				delete(s.sessions, k)
+			}
+		}
+	}
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +251,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !checkPreCSRF(r) {
-		http.Error(w, "Forbidden: the form is out of date; reload the page", http.StatusForbidden)
+		staleForm(w)
 		return
 	}
 	now := s.opts.Now()
@@ -247,6 +284,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	token := randomToken()
 	s.mu.Lock()
 	s.sessions[token] = &session{email: c.Email, csrf: randomToken(), expires: now.Add(sessionLife)}
+	s.sweep(now)
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
@@ -263,19 +301,21 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *session) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// colleagues reports whether a and b belong to one configured organisation.
-func (s *Server) colleagues(a, b string) bool {
-	_, da, _ := strings.Cut(a, "@")
-	_, db, _ := strings.Cut(b, "@")
-	if da == "" || da != db {
-		return false
-	}
+// organisation is the configured organisation domain of email, or "".
+func (s *Server) organisation(email string) string {
+	_, domain, _ := strings.Cut(email, "@")
 	for _, org := range s.opts.Organisations {
-		if strings.EqualFold(org, da) {
-			return true
+		if domain != "" && strings.EqualFold(org, domain) {
+			return strings.ToLower(org)
 		}
 	}
-	return false
+	return ""
+}
+
+// colleagues reports whether a and b belong to one configured organisation.
+func (s *Server) colleagues(a, b string) bool {
+	org := s.organisation(a)
+	return org != "" && org == s.organisation(b)
 }
 
 // access is what email may do with t: see it, and write to it.
@@ -291,24 +331,43 @@ func (s *Server) access(email string, t *tickets.Ticket) (see, write bool) {
 	return s.colleagues(email, t.Customer), false
 }
 
+// list shows the customer's tickets and their colleagues', read through
+// the customer index: a page view costs the tickets shown, not the store.
 func (s *Server) list(w http.ResponseWriter, r *http.Request, sess *session) {
 	var mine, theirs []tickets.Ticket
 	err := s.opts.Store.View(func(tx *tickets.Tx) error {
-		all, err := tx.ListTickets(tickets.Filter{})
-		for i := range all {
-			switch see, write := s.access(sess.email, &all[i]); {
-			case write:
-				mine = append(mine, all[i])
-			case see:
-				theirs = append(theirs, all[i])
+		load := func(email string, into *[]tickets.Ticket) error {
+			for _, n := range tx.CustomerTickets(email) {
+				t, err := tx.Ticket(n)
+				if err != nil {
+					return err
+				}
+				*into = append(*into, *t)
+			}
+			return nil
+		}
+		if err := load(sess.email, &mine); err != nil {
+			return err
+		}
+		if org := s.organisation(sess.email); org != "" {
+			for _, colleague := range tx.CustomersOfDomain(org) {
+				if colleague == sess.email {
+					continue
+				}
+				if err := load(colleague, &theirs); err != nil {
+					return err
+				}
 			}
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		s.serverError(w, err)
 		return
 	}
+	newestFirst := func(a, b tickets.Ticket) int { return cmp.Compare(b.Number, a.Number) }
+	slices.SortFunc(mine, newestFirst)
+	slices.SortFunc(theirs, newestFirst)
 	s.render(w, r, "list", pageData{Session: sess, Mine: mine, Colleagues: theirs})
 }
 
@@ -516,7 +575,7 @@ func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request) {
 // same whether or not the address is registered.
 func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 	if !checkPreCSRF(r) {
-		http.Error(w, "Forbidden: the form is out of date; reload the page", http.StatusForbidden)
+		staleForm(w)
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
@@ -527,6 +586,7 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 	if !recent {
 		s.resets[email] = now
 	}
+	s.sweep(now)
 	s.mu.Unlock()
 	if !recent && !s.limited("ip:"+clientIP(r), now) {
 		s.fail(now, "ip:"+clientIP(r)) // resets count against the IP like failed logins

@@ -374,8 +374,8 @@ func TestLanguageAndReopen(t *testing.T) {
 	if _, body := b.get("/tickets"); !strings.Contains(body, "My tickets") { // the customer's language: en
 		t.Error("the list is not in the customer's language")
 	}
-	if _, body := b.get("/lang/ru"); !strings.Contains(body, "Мои заявки") {
-		t.Error("the switch to Russian did not take")
+	if _, body := b.get("/lang/ru"); !strings.Contains(body, "Мои заявки") || !strings.Contains(body, "Средний") {
+		t.Error("the switch to Russian did not take (words or field labels)")
 	}
 	if code, _ := b.get("/lang/xx"); code != 404 {
 		t.Errorf("/lang/xx = %d", code)
@@ -390,5 +390,20 @@ func TestLanguageAndReopen(t *testing.T) {
 	e.store.View(func(tx *tickets.Tx) (err error) { tk, err = tx.Ticket(n); return err })
 	if tk.Status != tickets.StatusInProgress {
 		t.Errorf("after reopening: %s", tk.Status)
+	}
+}
+
+// Failed logins with ever new addresses do not grow the server's memory
+// without end: expired entries are swept.
+func TestFailuresAreSwept(t *testing.T) {
+	e := newEnv(t)
+	p := New(Options{Store: e.store, Desk: e.desk, Now: func() time.Time { return e.now }})
+	for i := range sweepAt + 10 {
+		p.fail(e.now, fmt.Sprintf("email:x%d@client.test", i))
+	}
+	e.now = e.now.Add(failureWindow)
+	p.fail(e.now, "email:last@client.test")
+	if n := len(p.failures); n != 1 {
+		t.Errorf("%d failure records after the window, want 1", n)
 	}
 }

@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -193,4 +194,18 @@ func (tx *Tx) SetCustomerPassword(email, hash string, now time.Time) error {
 	}
 	c.PasswordHash, c.PasswordSet = hash, now
 	return tx.PutCustomer(c)
+}
+
+// CustomersOfDomain lists the addresses of the customers at domain, from
+// the keys alone (the portal's colleagues).
+func (tx *Tx) CustomersOfDomain(domain string) []string {
+	var out []string
+	suffix := []byte("@" + strings.ToLower(domain))
+	tx.bucket(bucketCustomers).ForEach(func(k, _ []byte) error {
+		if bytes.HasSuffix(k, suffix) {
+			out = append(out, string(k))
+		}
+		return nil
+	})
+	return out
 }
