@@ -59,25 +59,26 @@ func (d *Desk) request(tx *Tx, in *Incoming, now time.Time) (Outcome, bool, erro
 	if err := tx.PutCustomer(c); err != nil {
 		return Outcome{}, false, err
 	}
-	m := &Mail{
-		Lang: c.Lang, To: c.Email, ToName: c.Name, MessageID: d.newMessageID(0),
-		InReplyTo: in.MessageID, Date: now, Auto: AutoReplied,
-	}
-	if in.MessageID != "" {
-		m.References = []string{in.MessageID}
-	}
+	var m *Mail
 	switch kind {
 	case "password":
-		m.Template, m.IssuePassword = "password", true
+		m = d.passwordMail(c, AutoReplied, now)
 	case "tickets":
-		m.Template = "ticket-list"
-		open, err := tx.ListTickets(Filter{Customer: c.Email, Status: "open"})
+		m = d.customerMail(c, "ticket-list", AutoReplied, now)
+		// Through the customer's index: the status index would visit every open ticket.
+		list, err := tx.ListTickets(Filter{Customer: c.Email})
 		if err != nil {
 			return Outcome{}, false, err
 		}
-		for i := range open {
-			m.Data.Tickets = append(m.Data.Tickets, *d.view(&open[i]))
+		for i := range list {
+			if list[i].Open() {
+				m.Data.Tickets = append(m.Data.Tickets, *d.view(&list[i]))
+			}
 		}
+	}
+	m.InReplyTo = in.MessageID
+	if in.MessageID != "" {
+		m.References = []string{in.MessageID}
 	}
 	if err := tx.Enqueue(m); err != nil {
 		return Outcome{}, false, err
