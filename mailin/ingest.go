@@ -6,10 +6,9 @@ import (
 	"mime"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"maildesk/internal/parallel"
 	"maildesk/tickets"
 )
 
@@ -88,7 +87,7 @@ func (p *Processor) Prepare(it *Item) error { return p.PrepareAll([]*Item{it}) }
 // is most of the cost of taking a mail in. Items without Raw are skipped.
 func (p *Processor) PrepareAll(items []*Item) error {
 	msgs := make([]*Message, len(items))
-	runParallel(len(items), func(i int) {
+	parallel.For(len(items), runtime.GOMAXPROCS(0), func(i int) {
 		it := items[i]
 		if it.Raw == nil || it.Problem != nil {
 			return
@@ -139,29 +138,6 @@ func (p *Processor) PrepareAll(items []*Item) error {
 		return fmt.Errorf("keep raw mail: %w", err)
 	}
 	return nil
-}
-
-// runParallel runs fn(0..n-1) on one goroutine per CPU.
-func runParallel(n int, fn func(i int)) {
-	workers := min(n, runtime.GOMAXPROCS(0))
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // Apply takes a prepared mail in within tx: the desk decides, or the mail

@@ -3,7 +3,8 @@ package tickets
 import (
 	"errors"
 	"os"
-	"sync"
+
+	"maildesk/internal/parallel"
 )
 
 // syncFiles makes the contents of files durable. Many files at once go
@@ -17,7 +18,7 @@ func syncFiles(files []*os.File) error {
 		}
 	}
 	errs := make([]error, len(files))
-	parallel(len(files), func(i int) { errs[i] = files[i].Sync() })
+	parallel.For(len(files), fsyncWorkers, func(i int) { errs[i] = files[i].Sync() })
 	return errors.Join(errs...)
 }
 
@@ -35,29 +36,12 @@ func syncDirs(dirs []string) error {
 		}
 	}
 	errs := make([]error, len(dirs))
-	parallel(len(dirs), func(i int) { errs[i] = syncDir(dirs[i]) })
+	parallel.For(len(dirs), fsyncWorkers, func(i int) { errs[i] = syncDir(dirs[i]) })
 	return errors.Join(errs...)
 }
 
 var errNoSyncFS = errors.New("syncfs not available")
 
-// parallel runs fn(0..n-1) on up to 32 goroutines: concurrent fsyncs share
-// the file system's journal commits.
-func parallel(n int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, 32) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
+// fsyncWorkers fsync at once where there is no syncfs: concurrent fsyncs
+// share the file system's journal commits.
+const fsyncWorkers = 32
