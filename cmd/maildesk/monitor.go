@@ -132,41 +132,32 @@ func boolNum(b bool) int {
 
 // serveMonitor serves the monitoring listener until ctx ends.
 func (a *app) serveMonitor(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("http.listen: %w", err)
-	}
-	srv := &http.Server{Handler: a.monitorHandler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	a.log.Info("monitoring listener", "addr", ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return a.serveHTTP(ctx, "http.listen", addr, a.monitorHandler())
 }
 
 // servePortal serves the customers' page (portal.listen) until ctx ends.
 func (a *app) servePortal(ctx context.Context) error {
-	ln, err := net.Listen("tcp", a.cfg.Portal.Listen)
-	if err != nil {
-		return fmt.Errorf("portal.listen: %w", err)
-	}
 	p := portal.New(portal.Options{Store: a.store, Desk: a.desk, Files: a.files, Organisations: a.cfg.Portal.Organisations,
 		Log: a.log.With("loop", "portal"), Now: a.now})
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute,
-		MaxHeaderBytes: 64 << 10}
+	return a.serveHTTP(ctx, "portal.listen", a.cfg.Portal.Listen, p)
+}
+
+// serveHTTP serves h on addr (the config key key) until ctx ends, with
+// timeouts that keep a slow or idle client from holding a connection.
+func (a *app) serveHTTP(ctx context.Context, key, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	a.log.Info("portal listening", "addr", ln.Addr().String())
+	a.log.Info("listening", "key", key, "addr", ln.Addr().String())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
