@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -51,25 +54,32 @@ func BlobKey(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Put stores data durably (written, fsynced and renamed into place) and
-// returns its key. Storing the same content again costs a stat.
+// Put stores data durably and returns its key. Storing the same content
+// again costs a read of the stored copy.
 func (b *Blobs) Put(data []byte) (string, error) {
 	var batch BlobBatch
 	key, err := batch.Put(b, data)
 	if err != nil {
+		batch.Abort()
 		return "", err
 	}
 	return key, batch.Commit()
 }
 
-// BlobBatch stores many blobs with one round of fsyncs: each Put writes a
-// temporary file; Commit fsyncs them all at once (the file system commits
-// its journal for the lot instead of once per file), then renames them into
-// place and syncs their folders. A blob is visible under its key only once
-// it is durable, so a crash before Commit leaves nothing but temporary files
-// and a retried Put writes the blob again. Not safe for concurrent use.
+// BlobBatch stores many blobs with one flush of the file system: each Put
+// writes a temporary file; Commit renames them all into place and makes
+// files and names durable at once (one journal commit for the lot instead
+// of one per file). A file under a blob's key may so be there before it is
+// durable, or cut short by a crash; nothing refers to it until the commit
+// that follows Commit, and Put trusts a file it finds under a key only if
+// its content has that key (else writes it again). Put may be called from
+// many goroutines at once; Commit and Abort only after every Put returned.
 type BlobBatch struct {
-	pending []pendingBlob
+	mu       sync.Mutex
+	pending  []pendingBlob
+	found    []string        // blobs stored before, to be synced with the batch where there is no syncfs
+	reserved map[string]bool // paths being written or pending
+	roots    map[string]bool // the blob folders written to
 }
 
 type pendingBlob struct {
@@ -81,67 +91,122 @@ type pendingBlob struct {
 func (batch *BlobBatch) Put(b *Blobs, data []byte) (string, error) {
 	key := BlobKey(data)
 	p, _ := b.path(key)
-	if _, err := os.Stat(p); err == nil {
+	// The same content twice in one batch (a file sent to several tickets)
+	// is written once.
+	batch.mu.Lock()
+	if batch.reserved[p] {
+		batch.mu.Unlock()
 		return key, nil
 	}
-	for _, q := range batch.pending {
-		if q.path == p {
-			return key, nil
-		}
+	if batch.reserved == nil {
+		batch.reserved, batch.roots = map[string]bool{}, map[string]bool{}
 	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("blob %s: %w", key, err)
+	batch.reserved[p], batch.roots[b.dir] = true, true
+	batch.mu.Unlock()
+	if holds(p, key) {
+		batch.mu.Lock()
+		batch.found = append(batch.found, p)
+		batch.mu.Unlock()
+		return key, nil
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	f, err := writeTemp(filepath.Dir(p), data)
+	batch.mu.Lock()
+	defer batch.mu.Unlock()
 	if err != nil {
-		return "", fmt.Errorf("blob %s: %w", key, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		delete(batch.reserved, p)
 		return "", fmt.Errorf("blob %s: %w", key, err)
 	}
 	batch.pending = append(batch.pending, pendingBlob{tmp: f.Name(), path: p, f: f})
 	return key, nil
 }
 
-// Commit makes every blob of the batch durable and visible, and empties it.
-// On error no blob of the batch is left half-written under its key.
+// holds reports whether the file at path has the content of key. Only a
+// repeated file or a retry after a crash gets here, so reading it is cheap
+// against writing it again.
+func holds(path, key string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == key
+}
+
+// writeTemp writes data into a new temporary file in dir, left open for the sync.
+func writeTemp(dir string, data []byte) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// Commit makes every blob of the batch durable under its key, and empties
+// the batch. After an error, a blob of the batch may or may not be there.
 func (batch *BlobBatch) Commit() error {
-	pending := batch.pending
-	batch.pending = nil
-	if len(pending) == 0 {
+	pending, found, roots := batch.pending, batch.found, batch.roots
+	batch.pending, batch.found, batch.reserved, batch.roots = nil, nil, nil, nil
+	if len(pending) == 0 && len(found) == 0 {
 		return nil
 	}
-	files := make([]*os.File, len(pending))
-	for i, q := range pending {
-		files[i] = q.f
-	}
-	err := syncFiles(files)
+	var err error
 	for _, q := range pending {
-		if cerr := q.f.Close(); err == nil {
-			err = cerr
+		if err == nil {
+			if err = os.Rename(q.tmp, q.path); err != nil {
+				err = fmt.Errorf("blob %s: %w", filepath.Base(q.path), err)
+			}
 		}
-	}
-	if err != nil {
-		for _, q := range pending {
+		if err != nil {
 			os.Remove(q.tmp)
 		}
+	}
+	if err == nil {
+		err = syncBlobs(roots, pending, found)
+	}
+	for _, q := range pending {
+		q.f.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("blob sync: %w", err)
 	}
+	return nil
+}
+
+// syncBlobs makes the renamed files and the blobs found in place durable,
+// with their names: with syncfs(2) of each file system the blob folders
+// are on where there is one, else with an fsync of every file and folder.
+func syncBlobs(roots map[string]bool, pending []pendingBlob, found []string) error {
+	if err := syncFS(slices.Collect(maps.Keys(roots))); err != errNoSyncFS {
+		return err
+	}
+	var files []*os.File
 	dirs := map[string]bool{}
 	for _, q := range pending {
-		if err := os.Rename(q.tmp, q.path); err != nil {
-			return fmt.Errorf("blob %s: %w", filepath.Base(q.path), err)
-		}
+		files = append(files, q.f)
 		dirs[filepath.Dir(q.path)] = true
 	}
-	list := make([]string, 0, len(dirs))
-	for d := range dirs {
-		list = append(list, d)
+	for _, p := range found {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		files = append(files, f)
+		dirs[filepath.Dir(p)] = true
 	}
-	return syncDirs(list)
+	return syncEach(files, slices.Collect(maps.Keys(dirs)))
 }
 
 // Abort removes the batch's temporary files.
@@ -150,7 +215,7 @@ func (batch *BlobBatch) Abort() {
 		q.f.Close()
 		os.Remove(q.tmp)
 	}
-	batch.pending = nil
+	batch.pending, batch.found, batch.reserved, batch.roots = nil, nil, nil, nil
 }
 
 func syncDir(dir string) error {

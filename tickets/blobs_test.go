@@ -2,8 +2,10 @@ package tickets
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -47,5 +49,88 @@ func TestBlobBatch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(b.Dir(), k3[:2], k3)); !os.IsNotExist(err) {
 		t.Errorf("aborted blob on disk: %v", err)
+	}
+}
+
+// A crash between a blob's rename and the flush can leave a file under the
+// key that is cut short; the next Put of that content must not trust it.
+func TestBlobBatchRewritesDamagedBlob(t *testing.T) {
+	b, err := OpenBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("the whole mail, as the server had it")
+	key, err := b.Put(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(b.Dir(), key[:2], key)
+	for _, damaged := range [][]byte{data[:10], {}, []byte("the whole mail, as the server had iT")} {
+		if err := os.WriteFile(path, damaged, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := b.Put(data); err != nil || again != key {
+			t.Fatalf("Put over a damaged blob: %s, %v", again, err)
+		}
+		if got, err := b.Read(key); err != nil || string(got) != string(data) {
+			t.Fatalf("after Put over %q: %q, %v", damaged, got, err)
+		}
+	}
+	// An intact copy is kept as it is.
+	before, _ := os.Stat(path)
+	if _, err := b.Put(data); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(path); !os.SameFile(before, after) {
+		t.Error("an intact blob was written again")
+	}
+}
+
+// Mail-in writes a chunk's blobs from many goroutines into two folders
+// (raw mails and attachments) and commits them together.
+func TestBlobBatchConcurrentPuts(t *testing.T) {
+	raw, err := OpenBlobs(filepath.Join(t.TempDir(), "raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := OpenBlobs(filepath.Join(t.TempDir(), "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch BlobBatch
+	keys := make([]string, 200)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, content := raw, fmt.Sprintf("mail %d", i%150) // 50 repeats
+			if i%2 == 1 {
+				b = files
+			}
+			k, err := batch.Put(b, []byte(content))
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = k
+		}()
+	}
+	wg.Wait()
+	if err := batch.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		b := raw
+		if i%2 == 1 {
+			b = files
+		}
+		if got, err := b.Read(k); err != nil || string(got) != fmt.Sprintf("mail %d", i%150) {
+			t.Errorf("blob %d: %q, %v", i, got, err)
+		}
+	}
+	for _, b := range []*Blobs{raw, files} {
+		if tmp, _ := filepath.Glob(filepath.Join(b.Dir(), "*", ".tmp-*")); len(tmp) != 0 {
+			t.Errorf("temporary files left: %v", tmp)
+		}
 	}
 }
