@@ -46,6 +46,9 @@ type IMAPOptions struct {
 	MaxMessageSize int64
 	// ChunkSize is how many mails are fetched and committed together. Default 100.
 	ChunkSize int
+	// MaxChunkBytes ends a chunk early once its mails add up to this many
+	// bytes (a chunk holds at least one mail). Default 32 MiB.
+	MaxChunkBytes int64
 	// Debug receives the raw protocol, passwords included: tests only.
 	Debug io.Writer
 }
@@ -68,6 +71,9 @@ func (o *IMAPOptions) defaults() {
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = 100
+	}
+	if o.MaxChunkBytes == 0 {
+		o.MaxChunkBytes = 32 << 20
 	}
 }
 
@@ -208,7 +214,7 @@ func (p *Poller) session(ctx context.Context, once bool) error {
 		return err
 	}
 	p.log.Info("imap connected", "uidvalidity", sel.UIDValidity, "messages", sel.NumMessages, "last_uid", state.LastUID, "idle", caps.Has(imap.CapIdle))
-	if err := p.ack(c, state, canMove); err != nil {
+	if err := p.ack(c, state, canMove, true); err != nil {
 		return err
 	}
 	for {
@@ -346,16 +352,8 @@ func (p *Poller) drain(ctx context.Context, c *imapclient.Client, state *tickets
 				return err
 			}
 		}
-		for chunk := range slices.Chunk(pending, p.opts.ChunkSize) {
-			if err := p.take(c, state, chunk); err != nil {
-				return err
-			}
-			if err := p.ack(c, state, canMove); err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
+		if err := p.takeAll(ctx, c, state, pending, canMove); err != nil {
+			return err
 		}
 		if rescan && state.LastUID < uint32(top) {
 			if err := p.saveState(func(st *tickets.MailboxState) { st.LastUID = uint32(top) }, state); err != nil {
@@ -431,43 +429,125 @@ func (p *Poller) skipKnown(c *imapclient.Client, state *tickets.MailboxState, pe
 	return unknown, p.saveState(func(st *tickets.MailboxState) { st.Unacked = append(st.Unacked, known...) }, state)
 }
 
-// take fetches one chunk, prepares it and commits it.
-func (p *Poller) take(c *imapclient.Client, state *tickets.MailboxState, chunk []newMail) error {
-	start := time.Now()
-	items := make([]*Item, 0, len(chunk))
+// takeAll takes pending in chunk by chunk. While one chunk is committed
+// and acknowledged, the next is already being parsed and written to disk:
+// the two wait on different things (bbolt's fsync and the IMAP server, the
+// CPU and the file system). Every IMAP command stays on this goroutine, one
+// at a time, and a chunk is committed only after it is prepared, so a
+// chunk's files are durable before the commit that refers to them, as
+// without the overlap. On shutdown the chunk in hand is committed and the
+// one being prepared is left for the next start.
+func (p *Poller) takeAll(ctx context.Context, c *imapclient.Client, state *tickets.MailboxState, pending []newMail, canMove bool) error {
+	chunks := chunksOf(pending, p.opts.ChunkSize, p.opts.MaxChunkBytes)
+	if len(chunks) == 0 {
+		return nil
+	}
+	cur, err := p.fetch(c, chunks[0])
+	if err != nil {
+		return err
+	}
+	if err := p.prepare(cur); err != nil {
+		return err
+	}
+	for i := range chunks {
+		var next *chunk
+		var prepared chan error
+		if i+1 < len(chunks) && ctx.Err() == nil {
+			if next, err = p.fetch(c, chunks[i+1]); err != nil {
+				return err
+			}
+			prepared = make(chan error, 1)
+			go func() { prepared <- p.prepare(next) }()
+		}
+		err := p.commitChunk(state, cur)
+		if err == nil {
+			// The record that the chunk was acknowledged rides with the
+			// next chunk's commit; the last one is recorded on its own.
+			err = p.ack(c, state, canMove, next == nil || ctx.Err() != nil)
+		}
+		if prepared != nil {
+			if perr := <-prepared; err == nil {
+				err = perr
+			}
+		}
+		if err != nil || next == nil || ctx.Err() != nil {
+			return err
+		}
+		cur = next
+	}
+	return nil
+}
+
+// chunk is a batch of mails on their way in, with when its fetch began.
+type chunk struct {
+	items []*Item
+	start time.Time
+}
+
+// chunksOf splits pending into chunks of at most n mails and, unless one
+// mail is bigger, maxBytes: two chunks are in memory at a time.
+func chunksOf(pending []newMail, n int, maxBytes int64) [][]newMail {
+	var out [][]newMail
+	var bytes int64
+	for i, m := range pending {
+		last := len(out) - 1
+		if i == 0 || len(out[last]) >= n || (bytes+m.size > maxBytes && len(out[last]) > 0) {
+			out = append(out, nil)
+			last, bytes = last+1, 0
+		}
+		out[last] = append(out[last], m)
+		bytes += m.size
+	}
+	return out
+}
+
+// fetch reads the chunk's mails; one over the size limit is marked for the
+// quarantine without being fetched.
+func (p *Poller) fetch(c *imapclient.Client, pending []newMail) (*chunk, error) {
+	ch := &chunk{items: make([]*Item, 0, len(pending)), start: time.Now()}
 	var set imap.UIDSet
-	for _, m := range chunk {
+	for _, m := range pending {
 		it := &Item{UID: uint32(m.uid)}
 		if m.size > p.opts.MaxMessageSize {
 			it.Problem = fmt.Errorf("mail of %d bytes is over imap.max_message_size (%d); it stays in the quarantine mailbox", m.size, p.opts.MaxMessageSize)
 		} else {
 			set.AddNum(m.uid)
 		}
-		items = append(items, it)
+		ch.items = append(ch.items, it)
 	}
 	bodies, err := p.fetchBodies(c, set)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, it := range items {
+	for _, it := range ch.items {
 		if it.Problem == nil {
 			it.Raw = bodies[imap.UID(it.UID)] // nil: expunged by someone since we listed it
 		}
 	}
-	if err := p.proc.PrepareAll(items); err != nil {
+	return ch, nil
+}
+
+// prepare parses the chunk and makes its raw mails and files durable.
+func (p *Poller) prepare(ch *chunk) error {
+	if err := p.proc.PrepareAll(ch.items); err != nil {
 		return &StoreError{err}
 	}
-	if err := p.commit(state, items); err != nil {
+	return nil
+}
+
+// commitChunk commits a prepared chunk.
+func (p *Poller) commitChunk(state *tickets.MailboxState, ch *chunk) error {
+	if err := p.commit(state, ch.items); err != nil {
 		return err
 	}
 	p.stats.StoreFailing.Store(false)
 	taken := 0
-	for _, it := range items {
+	for _, it := range ch.items {
 		if it.Raw != nil || it.Problem != nil {
 			taken++ // as logItems counts them
 		}
 	}
-	p.stats.ProcessNanos.Add(int64(time.Since(start)) * int64(taken))
+	p.stats.ProcessNanos.Add(int64(time.Since(ch.start)) * int64(taken))
 	return nil
 }
 
@@ -648,11 +728,14 @@ func (p *Poller) saveState(fn func(*tickets.MailboxState), state *tickets.Mailbo
 }
 
 // ack flags committed mail \Seen and moves it where it belongs, then
-// records that it did. Only ever called with no other command running.
+// records that it did: in the store if record is set, else only in state,
+// for the next commit to carry. Without that record a restart asks the
+// server again which of the mails are still there. Only ever called with
+// no other command running.
 // After a crash between a MOVE and its record, some UIDs are already gone:
 // only the ones still in the mailbox are touched, as a MOVE of nothing is
 // answered oddly by some servers (an empty COPYUID the client cannot parse).
-func (p *Poller) ack(c *imapclient.Client, state *tickets.MailboxState, canMove bool) error {
+func (p *Poller) ack(c *imapclient.Client, state *tickets.MailboxState, canMove, record bool) error {
 	if len(state.Unacked) == 0 && len(state.Quarantined) == 0 {
 		return nil
 	}
@@ -675,6 +758,10 @@ func (p *Poller) ack(c *imapclient.Client, state *tickets.MailboxState, canMove 
 		if _, err := c.Move(uidSet(bad), p.opts.QuarantineMailbox).Wait(); err != nil {
 			return fmt.Errorf("move to %q: %w", p.opts.QuarantineMailbox, err)
 		}
+	}
+	if !record {
+		state.Unacked, state.Quarantined = nil, nil
+		return nil
 	}
 	return p.saveState(func(st *tickets.MailboxState) { st.Unacked, st.Quarantined = nil, nil }, state)
 }

@@ -417,3 +417,86 @@ func qEncode(s string) string {
 	}
 	return out.String()
 }
+
+func TestChunksOf(t *testing.T) {
+	mails := func(sizes ...int64) []newMail {
+		var out []newMail
+		for i, s := range sizes {
+			out = append(out, newMail{uid: imap.UID(i + 1), size: s})
+		}
+		return out
+	}
+	sizes := func(chunks [][]newMail) [][]int64 {
+		var out [][]int64
+		for _, c := range chunks {
+			var s []int64
+			for _, m := range c {
+				s = append(s, m.size)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		pending  []newMail
+		n        int
+		maxBytes int64
+		want     [][]int64
+	}{
+		{"none", nil, 3, 100, nil},
+		{"by count", mails(1, 1, 1, 1, 1, 1, 1), 3, 100, [][]int64{{1, 1, 1}, {1, 1, 1}, {1}}},
+		{"by bytes", mails(40, 40, 40, 10, 90), 10, 100, [][]int64{{40, 40}, {40, 10}, {90}}},
+		{"one mail over the limit alone", mails(5, 500, 5), 10, 100, [][]int64{{5}, {500}, {5}}},
+		{"exactly the limit", mails(50, 50, 1), 10, 100, [][]int64{{50, 50}, {1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sizes(chunksOf(tc.pending, tc.n, tc.maxBytes))
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("chunksOf = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A backlog is taken in chunk by chunk, each prepared while the one before
+// is committed; at the end every mail is in a ticket, flagged and moved,
+// and the store says nothing is left to acknowledge.
+func TestPollerBacklogInChunks(t *testing.T) {
+	e := newPollEnv(t, memmail.Options{}, func(o *IMAPOptions) {
+		o.ChunkSize, o.ProcessedMailbox = 7, "Processed"
+	})
+	const n = 100
+	for i := range n {
+		e.sys.Append("support", "INBOX", []byte(plainMail(fmt.Sprintf("c%d@client.test", i%9), fmt.Sprintf("Question %d", i), "body")))
+	}
+	stop := e.run()
+	e.waitFor("the backlog", func() bool { return len(e.tickets()) == n })
+	count := func(mailbox string) int {
+		mails, err := e.sys.Mailbox("support", mailbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(mails)
+	}
+	e.waitFor("the backlog moved", func() bool { return count("INBOX") == 0 })
+	stop()
+	if got := count("Processed"); got != n {
+		t.Errorf("%d mails in Processed, want %d", got, n)
+	}
+	for i, tk := range e.tickets() {
+		if want := fmt.Sprintf("Question %d", i); tk.Subject != want {
+			t.Fatalf("ticket %d is %q, want %q: chunks were committed out of order", tk.Number, tk.Subject, want)
+		}
+	}
+	e.store.View(func(tx *tickets.Tx) error {
+		st, err := tx.MailboxState("INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Unacked) != 0 || st.LastUID != n {
+			t.Errorf("stored state: last UID %d, unacknowledged %v", st.LastUID, st.Unacked)
+		}
+		return nil
+	})
+}
