@@ -141,6 +141,9 @@ func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
 		mail *tickets.Mail
 		msg  *mail.Msg
 	}
+	if err := s.preparePasswords(due); err != nil {
+		return err
+	}
 	var jobs []job
 	for i := range due {
 		m := &due[i]
@@ -149,9 +152,6 @@ func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
 				return err
 			}
 			continue
-		}
-		if err := s.preparePassword(m); err != nil {
-			return err
 		}
 		msg, err := s.composer.Compose(m)
 		if err != nil {
@@ -224,18 +224,40 @@ func (s *Sender) deadline(m *tickets.Mail) time.Time {
 	return m.Created.Add(s.retryFor)
 }
 
-// preparePassword makes the password a welcome or password mail carries,
-// just before its first attempt (see tickets/doc.go, "Passwords").
-func (s *Sender) preparePassword(m *tickets.Mail) error {
-	if !m.IssuePassword || m.Secret != "" {
+// preparePasswords makes the passwords that welcome and password mails
+// among due carry, just before their first attempt (see tickets/doc.go,
+// "Passwords"), and stores them with one commit rather than one each.
+func (s *Sender) preparePasswords(due []tickets.Mail) error {
+	var need []*tickets.Mail
+	for i := range due {
+		m := &due[i]
+		if m.IssuePassword && m.Secret == "" && !s.now().After(s.deadline(m)) {
+			need = append(need, m)
+		}
+	}
+	if len(need) == 0 {
 		return nil
 	}
-	p := tickets.NewPassword()
-	hash := tickets.HashPassword(p) // slow on purpose; outside the transaction
-	if err := s.store.Update(func(tx *tickets.Tx) error { return tx.SetMailPassword(m.ID, p, hash, s.now()) }); err != nil {
-		return fmt.Errorf("password for outbox entry %d: %w", m.ID, err)
+	secrets := make([]tickets.Password, len(need))
+	hashes := make([]string, len(need))
+	for i := range need {
+		secrets[i] = tickets.NewPassword()
+		hashes[i] = tickets.HashPassword(secrets[i]) // slow on purpose; outside the transaction
 	}
-	m.Secret = p
+	err := s.store.Update(func(tx *tickets.Tx) error {
+		for i, m := range need {
+			if err := tx.SetMailPassword(m.ID, secrets[i], hashes[i], s.now()); err != nil {
+				return fmt.Errorf("outbox entry %d: %w", m.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("passwords for %d mails: %w", len(need), err)
+	}
+	for i, m := range need {
+		m.Secret = secrets[i]
+	}
 	return nil
 }
 
