@@ -63,6 +63,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{strings.Replace(minimalConfig, "imap: {host: imap.acme.test}", "imap: {host: imap.acme.test, hots: x}", 1), "hots"},
 		{minimalConfig + "lifecycle: {autoclose_after: soon}", "lifecycle.autoclose_after"},
 		{minimalConfig + "limits: {max_file_size: huge}", "limits.max_file_size"},
+		{minimalConfig + "limits: {memory: 4MB}", "limits.memory"},
 		{strings.Replace(minimalConfig, "imap: {host: imap.acme.test}", "imap: {host: imap.acme.test, security: ssl}", 1), "imap.security"},
 		{strings.Replace(minimalConfig, "smtp: {host: smtp.acme.test}", "smtp: {host: smtp.acme.test, port: 70000}", 1), "smtp.port"},
 		{strings.Replace(minimalConfig, "{address: support@acme.test}", "{address: support@acme.test, staff: [{email: not-an-address}]}", 1), "helpdesk.staff[0].email"},

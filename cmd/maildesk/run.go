@@ -43,6 +43,9 @@ With --once it processes what is there, delivers the outbox, and exits (for cron
 			if err != nil {
 				return err
 			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(int64(cfg.Limits.Memory))
+			}
 			a, err := openApp(cfg, log, time.Second)
 			if errors.Is(err, tickets.ErrLocked) {
 				return fmt.Errorf("%w: is another maildesk run already running?", err)
