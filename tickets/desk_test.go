@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -261,6 +262,37 @@ func TestDuplicateAndAutomaticMail(t *testing.T) {
 	for _, m := range e.outbox() {
 		if m.To == "news@list.test" {
 			t.Errorf("automatic mail answered automatically: %+v", m)
+		}
+	}
+}
+
+// Our Message-IDs sort in the order they were made (the indexes grow at
+// their end) and still carry 120 random bits, so they cannot be guessed.
+func TestMessageIDsSortByTime(t *testing.T) {
+	e := newDeskEnv(t)
+	var ids []string
+	seen := map[string]bool{}
+	for i := range 2000 {
+		id := e.desk.newMessageID(Number(i % 3))
+		if seen[id] {
+			t.Fatalf("Message-ID %s made twice", id)
+		}
+		seen[id] = true
+		ids = append(ids, string(idKey(id)))
+	}
+	// Two made in the same nanosecond may sort either way: compare the times.
+	times := make([]string, len(ids))
+	for i, id := range ids {
+		times[i], _, _ = strings.Cut(id, ".")
+	}
+	if !slices.IsSorted(times) {
+		t.Errorf("Message-IDs do not sort in the order they were made: %v …", ids[:3])
+	}
+	for _, id := range ids[:3] {
+		local, domain, _ := strings.Cut(id, "@")
+		parts := strings.Split(local, ".")
+		if domain != "acme.test" || len(parts) < 2 || len(parts[1]) != 24 {
+			t.Errorf("Message-ID %s: want time.random24[.ticket]@acme.test", id)
 		}
 	}
 }

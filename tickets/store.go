@@ -180,7 +180,23 @@ func (tx *Tx) NoMail() { tx.noMail = true }
 // Secret is the store's signing key (see Store.Secret).
 func (tx *Tx) Secret() []byte { return tx.store.secret }
 
-func (tx *Tx) bucket(name []byte) *bolt.Bucket { return tx.btx.Bucket(name) }
+func (tx *Tx) bucket(name []byte) *bolt.Bucket {
+	b := tx.btx.Bucket(name)
+	if b != nil && appendMostly[string(name)] {
+		b.FillPercent = appendFill
+	}
+	return b
+}
+
+// appendMostly are the buckets whose keys grow, so that new entries go to
+// their end: tickets and the outbox by sequence number, threads by ticket
+// number (replies mostly come to recent tickets). bbolt splits pages half full by default, which
+// suits random keys; for these it only left every page half empty (a store
+// with 100,000 tickets had 600 MB of outbox pages for 350 MB of outbox).
+var appendMostly = map[string]bool{string(bucketTickets): true, string(bucketMessages): true, string(bucketOutbox): true}
+
+// appendFill leaves room for a ticket or an outbox entry to grow in place.
+const appendFill = 0.9
 
 func be64(v uint64) []byte {
 	b := make([]byte, 8)
