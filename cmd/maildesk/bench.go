@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -41,9 +43,11 @@ type benchOptions struct {
 	Latency       int
 	Scale         []int
 	ScaleMessages int
-	Seed          uint64
-	OutDir        string
-	ProfileDir    string
+	// Runs is how often each ingest is measured; the median counts.
+	Runs       int
+	Seed       uint64
+	OutDir     string
+	ProfileDir string
 	// External mail system (make bench-e2e): IMAP and SMTP addresses, the
 	// accounts' domain and password. Empty IMAPAddr: in-process servers.
 	IMAPAddr, SMTPAddr, Domain, Password string
@@ -71,7 +75,9 @@ type benchThrough struct {
 	MaildeskPerSecond float64 `json:"maildesk_per_second"`
 	Ratio             float64 `json:"ratio"`
 	Tickets           int     `json:"tickets"`
-	PeakRSSMB         float64 `json:"peak_rss_mb"`
+	PeakRSSMB         float64 `json:"peak_rss_mb"` // the highest of the runs
+	// Runs are the rates of every run; MaildeskPerSecond is their median.
+	Runs []float64 `json:"runs_per_second"`
 }
 
 type benchLatency struct {
@@ -82,13 +88,14 @@ type benchLatency struct {
 }
 
 type benchScaleRow struct {
-	Existing        int     `json:"existing_tickets"`
-	Messages        int     `json:"messages"`
-	PerSecond       float64 `json:"per_second"`
-	BytesPerMessage float64 `json:"store_bytes_per_message"` // pages in use, not file size
-	StartupMS       float64 `json:"startup_ms"`
-	ListOpenMS      float64 `json:"list_open_ms"`
-	StoreMB         float64 `json:"store_file_mb"`
+	Existing        int       `json:"existing_tickets"`
+	Messages        int       `json:"messages"`
+	PerSecond       float64   `json:"per_second"` // median of Runs
+	Runs            []float64 `json:"runs_per_second"`
+	BytesPerMessage float64   `json:"store_bytes_per_message"` // pages in use, not file size
+	StartupMS       float64   `json:"startup_ms"`
+	ListOpenMS      float64   `json:"list_open_ms"`
+	StoreMB         float64   `json:"store_file_mb"`
 }
 
 func benchCommand() *cobra.Command {
@@ -121,6 +128,7 @@ the store. Prints a table and writes the same as JSON into --out.`,
 	cmd.Flags().IntVar(&o.Latency, "latency", 200, "messages sent one at a time for the latency run (0 skips it)")
 	cmd.Flags().StringVar(&scale, "scale", "0,10000,100000", "tickets already in the store, for the scale runs (empty skips them)")
 	cmd.Flags().IntVar(&o.ScaleMessages, "scale-messages", 2000, "messages taken in at each scale")
+	cmd.Flags().IntVar(&o.Runs, "runs", 3, "times each ingest is measured (the median is reported)")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the generated mail")
 	cmd.Flags().StringVar(&o.OutDir, "out", "bench/results", "folder for the JSON result")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile", "", "write a CPU profile of each maildesk run into this folder")
@@ -155,10 +163,16 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 		CPUs: runtime.NumCPU(), Seed: o.Seed}
 
 	if o.Messages > 0 {
-		say("throughput: %d messages", o.Messages)
-		if res.Throughput, err = benchThroughput(ctx, exe, filepath.Join(dir, "throughput"), o); err != nil {
-			return fmt.Errorf("throughput: %w", err)
+		var runs []*benchThrough
+		for i := range max(o.Runs, 1) {
+			say("throughput: %d messages, run %d of %d", o.Messages, i+1, max(o.Runs, 1))
+			r, err := benchThroughput(ctx, exe, filepath.Join(dir, fmt.Sprintf("throughput-%d", i)), o)
+			if err != nil {
+				return fmt.Errorf("throughput: %w", err)
+			}
+			runs = append(runs, r)
 		}
+		res.Throughput = medianThroughput(runs)
 	}
 	if o.Latency > 0 {
 		say("latency: %d messages, one at a time", o.Latency)
@@ -196,6 +210,9 @@ func printBench(out io.Writer, r *benchResult) {
 		fmt.Fprintf(w, "THROUGHPUT\tmessages\tseconds\tmsg/s\n")
 		fmt.Fprintf(w, "bare go-imap fetch (baseline)\t%d\t%.2f\t%.0f\n", t.Messages, t.BaselineSeconds, t.BaselinePerSecond)
 		fmt.Fprintf(w, "maildesk: tickets + mails queued\t%d\t%.2f\t%.0f\n", t.Messages, t.MaildeskSeconds, t.MaildeskPerSecond)
+		if len(t.Runs) > 1 {
+			fmt.Fprintf(w, "  median of %d runs\t\t\t%s\n", len(t.Runs), joinRates(t.Runs))
+		}
 		fmt.Fprintf(w, "ratio maildesk/baseline\t\t\t%.0f%%\n", 100*t.Ratio)
 		fmt.Fprintf(w, "peak RSS of maildesk\t\t\t%.1f MB\n", t.PeakRSSMB)
 		fmt.Fprintf(w, "mix\t%d new, %d replies, %.1f MB\t\t\n\n", t.NewTickets, t.Replies, float64(t.Bytes)/(1<<20))
@@ -205,9 +222,12 @@ func printBench(out io.Writer, r *benchResult) {
 		fmt.Fprintf(w, "maildesk in IDLE\t%d\t%.0f ms\t%.0f ms\t%.0f ms\n\n", l.Messages, l.P50ms, l.P99ms, l.Maxms)
 	}
 	if len(r.Scale) > 0 {
-		fmt.Fprintf(w, "SCALE existing tickets\tmsg/s\tstore bytes/msg\tstart-up\ttickets list --status open\tstore file\n")
+		fmt.Fprintf(w, "SCALE existing tickets\tmsg/s (median)\truns\tstore bytes/msg\tstart-up\ttickets list --status open\tstore file\n")
 		for _, s := range r.Scale {
-			fmt.Fprintf(w, "%d\t%.0f\t%.0f\t%.0f ms\t%.0f ms\t%.0f MB\n", s.Existing, s.PerSecond, s.BytesPerMessage, s.StartupMS, s.ListOpenMS, s.StoreMB)
+			fmt.Fprintf(w, "%d\t%.0f\t%s\t%.0f\t%.0f ms\t%.0f ms\t%.0f MB\n", s.Existing, s.PerSecond, joinRates(s.Runs), s.BytesPerMessage, s.StartupMS, s.ListOpenMS, s.StoreMB)
+		}
+		if first, last := r.Scale[0], r.Scale[len(r.Scale)-1]; len(r.Scale) > 1 && first.PerSecond > 0 {
+			fmt.Fprintf(w, "ingest at %d tickets against %d\t%+.0f%%\n", last.Existing, first.Existing, 100*(last.PerSecond/first.PerSecond-1))
 		}
 	}
 	w.Flush()
@@ -583,6 +603,31 @@ func bareFetch(addr, user, password string) (time.Duration, int, error) {
 	return time.Since(start), n, nil
 }
 
+// medianThroughput is the run with the median rate, with the rates of all
+// and the highest peak RSS of any.
+func medianThroughput(runs []*benchThrough) *benchThrough {
+	slices.SortFunc(runs, func(a, b *benchThrough) int { return cmp.Compare(a.MaildeskPerSecond, b.MaildeskPerSecond) })
+	m := *runs[len(runs)/2]
+	for _, r := range runs {
+		m.Runs = append(m.Runs, math.Round(r.MaildeskPerSecond))
+		m.PeakRSSMB = max(m.PeakRSSMB, r.PeakRSSMB)
+	}
+	return &m
+}
+
+func joinRates(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(s, ", ")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
+
 func benchThroughput(ctx context.Context, exe, dir string, o benchOptions) (*benchThrough, error) {
 	e, err := newBenchEnv(dir, &o)
 	if err != nil {
@@ -810,17 +855,32 @@ func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptio
 	if err != nil {
 		return nil, err
 	}
+	// Each run takes a fresh batch into the same store; the store grows by
+	// a few thousand tickets over the runs, little against the scale.
 	gen := e.generator(o.Seed+3, existing+1)
-	if _, _, err := e.fill(gen, o.ScaleMessages); err != nil {
-		return nil, err
-	}
-	c, connected, last, err := ingest(ctx, exe, e, o.profile(fmt.Sprintf("scale-%d", existing)), o.ScaleMessages)
-	if err != nil {
-		return nil, err
+	runs := max(o.Runs, 1)
+	row := &benchScaleRow{Existing: existing, Messages: o.ScaleMessages}
+	var startups []float64
+	var c *child
+	for i := range runs {
+		if _, _, err := e.fill(gen, o.ScaleMessages); err != nil {
+			return nil, err
+		}
+		var connected, last time.Time
+		c, connected, last, err = ingest(ctx, exe, e, o.profile(fmt.Sprintf("scale-%d-%d", existing, i)), o.ScaleMessages)
+		if err != nil {
+			return nil, err
+		}
+		row.Runs = append(row.Runs, math.Round(float64(o.ScaleMessages)/last.Sub(connected).Seconds()))
+		startups = append(startups, ms(connected.Sub(c.started)))
+		if i < runs-1 {
+			if err := c.stop(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	defer c.stop()
-	row := &benchScaleRow{Existing: existing, Messages: o.ScaleMessages,
-		PerSecond: float64(o.ScaleMessages) / last.Sub(connected).Seconds(), StartupMS: ms(connected.Sub(c.started))}
+	row.PerSecond, row.StartupMS = median(row.Runs), median(startups)
 	// "tickets list --status open" as an admin would run it, through the
 	// running daemon's control socket.
 	start := time.Now()
@@ -838,7 +898,7 @@ func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptio
 	if err != nil {
 		return nil, err
 	}
-	row.BytesPerMessage = float64(after-before) / float64(o.ScaleMessages)
+	row.BytesPerMessage = float64(after-before) / float64(runs*o.ScaleMessages)
 	row.StoreMB = float64(fileSize(e.cfg.Store.Path)) / (1 << 20)
 	return row, nil
 }
