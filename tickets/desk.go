@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
@@ -209,24 +210,55 @@ func (d *Desk) queueCustomer(tx *Tx, t *Ticket, template, auto string, data Mail
 
 // allowAuto enforces the cap on automatic mail per address and hour, which
 // stops a loop with an autoresponder whatever headers it sends.
+//
+// The times an address was sent automatic mail are kept in one nested
+// bucket per clock hour (UTC); the last hour's sends are all in this
+// hour's bucket or the one before, and older buckets are dropped whole. So
+// the counters take the room of two hours of mail, not one entry for every
+// address ever answered, and a mail writes to a small tree instead of to a
+// random page of a big one.
 func (d *Desk) allowAuto(tx *Tx, email string, now time.Time) (bool, error) {
-	b := tx.bucket(bucketAutoSent)
-	var sent []time.Time
-	if v := b.Get([]byte(email)); v != nil {
-		if err := json.Unmarshal(v, &sent); err != nil {
-			sent = nil // a damaged counter only resets the cap
+	hours := tx.bucket(bucketAutoSent)
+	this, last := autoHour(now), autoHour(now.Add(-time.Hour))
+	c := hours.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, last) < 0; k, _ = c.First() {
+		if err := hours.DeleteBucket(k); err != nil {
+			return false, fmt.Errorf("drop automatic mail counters of %s: %w", k, err)
 		}
 	}
-	recent := sent[:0]
-	for _, at := range sent {
-		if now.Sub(at) < time.Hour {
-			recent = append(recent, at)
+	var recent []time.Time
+	for _, h := range [][]byte{last, this} {
+		b := hours.Bucket(h)
+		if b == nil {
+			continue
+		}
+		if v := b.Get([]byte(email)); v != nil {
+			var sent []time.Time
+			if err := json.Unmarshal(v, &sent); err != nil {
+				continue // a damaged counter only resets the cap
+			}
+			for _, at := range sent {
+				if now.Sub(at) < time.Hour {
+					recent = append(recent, at)
+				}
+			}
 		}
 	}
 	if len(recent) >= d.cfg.AutoCap {
-		return false, putJSON(b, []byte(email), recent)
+		return false, nil
 	}
-	return true, putJSON(b, []byte(email), append(recent, now))
+	b, err := hours.CreateBucketIfNotExists(this)
+	if err != nil {
+		return false, fmt.Errorf("automatic mail counters: %w", err)
+	}
+	var sent []time.Time
+	if v := b.Get([]byte(email)); v != nil {
+		json.Unmarshal(v, &sent) // damaged: starts again
+	}
+	return true, putJSON(b, []byte(email), append(sent, now))
 }
+
+// autoHour names the nested bucket of the automatic mail counters for t.
+func autoHour(t time.Time) []byte { return []byte(t.UTC().Format("2006010215")) }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

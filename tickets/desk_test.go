@@ -1,12 +1,15 @@
 package tickets
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // deskEnv is a desk over a real store in a temporary folder.
@@ -294,5 +297,83 @@ func TestMessageIDsSortByTime(t *testing.T) {
 		if domain != "acme.test" || len(parts) < 2 || len(parts[1]) != 24 {
 			t.Errorf("Message-ID %s: want time.random24[.ticket]@acme.test", id)
 		}
+	}
+}
+
+// The cap counts automatic mail over the last hour, across the boundary of
+// the hourly counters, and counters older than that are dropped.
+func TestAutoCapAcrossHours(t *testing.T) {
+	e := newDeskEnv(t, func(c *Config) { c.AutoCap = 3 })
+	start := time.Date(2026, 11, 18, 10, 40, 0, 0, time.UTC)
+	allow := func(at time.Time) bool {
+		var ok bool
+		err := e.store.Update(func(tx *Tx) (err error) {
+			ok, err = e.desk.allowAuto(tx, "loop@robot.test", at)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for i, tc := range []struct {
+		after time.Duration
+		want  bool
+	}{
+		{0, true}, {10 * time.Minute, true}, {25 * time.Minute, true}, // 10:40, 10:50, 11:05
+		{30 * time.Minute, false}, // 11:10: three in the last hour
+		{61 * time.Minute, true},  // 11:41: the 10:40 one is over an hour old
+		{62 * time.Minute, false}, // 11:42: 10:50, 11:05, 11:41
+		{3 * time.Hour, true},     // 13:40: everything before is gone
+	} {
+		if got := allow(start.Add(tc.after)); got != tc.want {
+			t.Errorf("step %d (+%s): allowed = %v, want %v", i, tc.after, got, tc.want)
+		}
+	}
+	e.store.View(func(tx *Tx) error {
+		var hours []string
+		tx.bucket(bucketAutoSent).ForEachBucket(func(k []byte) error { hours = append(hours, string(k)); return nil })
+		if want := []string{"2026111813"}; !slices.Equal(hours, want) {
+			t.Errorf("counters kept for hours %v, want %v", hours, want)
+		}
+		return nil
+	})
+}
+
+// A store from before the hourly counters loses its old per-address
+// counters (caps start afresh) and keeps everything else.
+func TestOpenDropsOldAutoCounters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "maildesk.db")
+	s, err := Open(path, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketAutoSentV1)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("someone@client.test"), []byte(`["2026-11-18T10:00:00Z"]`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := s.Secret()
+	s.Close()
+	if s, err = Open(path, StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketAutoSentV1) != nil {
+			t.Error("the old auto_sent bucket is still there")
+		}
+		if tx.Bucket(bucketAutoSent) == nil {
+			t.Error("no auto_sent_hourly bucket")
+		}
+		return nil
+	})
+	if !bytes.Equal(s.Secret(), secret) {
+		t.Error("the store's secret changed")
 	}
 }

@@ -29,7 +29,8 @@
 //	              (pending only); outbox_msgid: Message-ID → be64(id) for bounces
 //	imap          mailbox name → MailboxState (UIDVALIDITY, last UID, unacknowledged UIDs)
 //	quarantine    be64(id) → Quarantined
-//	auto_sent     address → recent automatic mails (the per-address cap)
+//	auto_sent_hourly  UTC hour "2006010215" → {address → automatic mails that hour}
+//	              (the per-address cap; hours before the last are dropped)
 //
 // Raw mails and attachments live outside the database in Blobs, named by
 // the SHA-256 of their content.

@@ -32,7 +32,10 @@ var (
 	bucketOutboxMsgID = []byte("outbox_msgid")
 	bucketIMAP        = []byte("imap")
 	bucketQuarantine  = []byte("quarantine")
-	bucketAutoSent    = []byte("auto_sent")
+	bucketAutoSent    = []byte("auto_sent_hourly")
+	// bucketAutoSentV1 held one counter per address, never pruned; only
+	// the per-hour caps are lost when it is dropped.
+	bucketAutoSentV1 = []byte("auto_sent")
 
 	allBuckets = [][]byte{bucketMeta, bucketTickets, bucketMessages, bucketMsgIDs, bucketProcessed,
 		bucketCustomers, bucketByCustomer, bucketByStatus, bucketTimers, bucketOutbox, bucketOutboxDue,
@@ -91,6 +94,11 @@ func Open(path string, opts StoreOptions) (*Store, error) {
 }
 
 func (s *Store) init(tx *bolt.Tx) error {
+	if tx.Bucket(bucketAutoSentV1) != nil {
+		if err := tx.DeleteBucket(bucketAutoSentV1); err != nil {
+			return err
+		}
+	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
