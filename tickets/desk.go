@@ -218,14 +218,11 @@ func (d *Desk) queueCustomer(tx *Tx, t *Ticket, template, auto string, data Mail
 // address ever answered, and a mail writes to a small tree instead of to a
 // random page of a big one.
 func (d *Desk) allowAuto(tx *Tx, email string, now time.Time) (bool, error) {
+	if err := tx.dropAutoCounters(now); err != nil {
+		return false, err
+	}
 	hours := tx.bucket(bucketAutoSent)
 	this, last := autoHour(now), autoHour(now.Add(-time.Hour))
-	c := hours.Cursor()
-	for k, _ := c.First(); k != nil && bytes.Compare(k, last) < 0; k, _ = c.First() {
-		if err := hours.DeleteBucket(k); err != nil {
-			return false, fmt.Errorf("drop automatic mail counters of %s: %w", k, err)
-		}
-	}
 	var recent []time.Time
 	for _, h := range [][]byte{last, this} {
 		b := hours.Bucket(h)
@@ -256,6 +253,20 @@ func (d *Desk) allowAuto(tx *Tx, email string, now time.Time) (bool, error) {
 		json.Unmarshal(v, &sent) // damaged: starts again
 	}
 	return true, putJSON(b, []byte(email), append(sent, now))
+}
+
+// dropAutoCounters drops the automatic mail counters of the hours before
+// the last one (Tick does it too, so that mail-in seldom has to).
+func (tx *Tx) dropAutoCounters(now time.Time) error {
+	hours := tx.bucket(bucketAutoSent)
+	last := autoHour(now.Add(-time.Hour))
+	c := hours.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, last) < 0; k, _ = c.First() {
+		if err := hours.DeleteBucket(k); err != nil {
+			return fmt.Errorf("drop automatic mail counters of %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // autoHour names the nested bucket of the automatic mail counters for t.

@@ -377,3 +377,34 @@ func TestOpenDropsOldAutoCounters(t *testing.T) {
 		t.Error("the store's secret changed")
 	}
 }
+
+// The timers drop counters past their hour even when no automatic mail
+// goes out to do it.
+func TestTickDropsOldAutoCounters(t *testing.T) {
+	e := newDeskEnv(t)
+	at := time.Date(2026, 11, 18, 10, 40, 0, 0, time.UTC)
+	err := e.store.Update(func(tx *Tx) error {
+		_, err := e.desk.allowAuto(tx, "someone@client.test", at)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		e.store.View(func(tx *Tx) error {
+			return tx.bucket(bucketAutoSent).ForEachBucket(func([]byte) error { n++; return nil })
+		})
+		return n
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want int
+	}{{at.Add(time.Hour), 1}, {at.Add(2 * time.Hour), 0}} {
+		if err := e.store.Update(func(tx *Tx) error { _, err := e.desk.Tick(tx, tc.at); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(); got != tc.want {
+			t.Errorf("after a tick at %s: %d hours of counters, want %d", tc.at.Format("15:04"), got, tc.want)
+		}
+	}
+}

@@ -15,8 +15,11 @@ const TickBatch = 200
 // tickets near or past their due time, once each. It reads only the timer
 // index, so its cost does not grow with the number of tickets. It changes
 // at most TickBatch tickets and returns how many; call it again while it
-// returns TickBatch.
+// returns TickBatch. It also drops automatic-mail counters past their hour.
 func (d *Desk) Tick(tx *Tx, now time.Time) (int, error) {
+	if err := tx.dropAutoCounters(now); err != nil {
+		return 0, err
+	}
 	done := 0
 	for _, n := range tx.timersBefore(timerAutoclose, now.Add(-d.cfg.Lifecycle.AutocloseAfter)) {
 		if done == TickBatch {

@@ -198,10 +198,11 @@ func (tx *Tx) bucket(name []byte) *bolt.Bucket {
 
 // appendMostly are the buckets whose keys grow, so that new entries go to
 // their end: tickets and the outbox by sequence number, threads by ticket
-// number (replies mostly come to recent tickets). bbolt splits pages half full by default, which
+// number (replies mostly come to recent tickets), our Message-IDs by time. bbolt splits pages half full by default, which
 // suits random keys; for these it only left every page half empty (a store
 // with 100,000 tickets had 600 MB of outbox pages for 350 MB of outbox).
-var appendMostly = map[string]bool{string(bucketTickets): true, string(bucketMessages): true, string(bucketOutbox): true}
+var appendMostly = map[string]bool{string(bucketTickets): true, string(bucketMessages): true, string(bucketOutbox): true,
+	string(bucketOutboxMsgID): true}
 
 // appendFill leaves room for a ticket or an outbox entry to grow in place.
 const appendFill = 0.9
