@@ -488,15 +488,15 @@ type chunk struct {
 // mail is bigger, maxBytes: two chunks are in memory at a time.
 func chunksOf(pending []newMail, n int, maxBytes int64) [][]newMail {
 	var out [][]newMail
-	var bytes int64
+	var size int64
 	for i, m := range pending {
 		last := len(out) - 1
-		if i == 0 || len(out[last]) >= n || (bytes+m.size > maxBytes && len(out[last]) > 0) {
+		if i == 0 || len(out[last]) >= n || (size+m.size > maxBytes && len(out[last]) > 0) {
 			out = append(out, nil)
-			last, bytes = last+1, 0
+			last, size = last+1, 0
 		}
 		out[last] = append(out[last], m)
-		bytes += m.size
+		size += m.size
 	}
 	return out
 }
