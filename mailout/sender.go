@@ -153,6 +153,9 @@ func (s *Sender) send(ctx context.Context, due []tickets.Mail) error {
 			}
 			continue
 		}
+		if m.IssuePassword && m.Secret == "" {
+			continue // its password is made in a later round; it stays due
+		}
 		msg, err := s.composer.Compose(m)
 		if err != nil {
 			// A template or attachment problem: retried, so that fixing
@@ -224,14 +227,21 @@ func (s *Sender) deadline(m *tickets.Mail) time.Time {
 	return m.Created.Add(s.retryFor)
 }
 
+// passwordsPerRound is the most passwords one round of sending makes:
+// about 200 ms of hashing, so that a burst of new customers does not hold
+// up the round's other mail for the time of fifty hashes.
+const passwordsPerRound = 8
+
 // preparePasswords makes the passwords that welcome and password mails
 // among due carry, just before their first attempt (see tickets/doc.go,
-// "Passwords"), and stores them with one commit rather than one each.
+// "Passwords"), and stores them with one commit rather than one each. It
+// makes at most passwordsPerRound; the other such mails stay due for the
+// next round.
 func (s *Sender) preparePasswords(due []tickets.Mail) error {
 	var need []*tickets.Mail
 	for i := range due {
 		m := &due[i]
-		if m.IssuePassword && m.Secret == "" && !s.now().After(s.deadline(m)) {
+		if m.IssuePassword && m.Secret == "" && !s.now().After(s.deadline(m)) && len(need) < passwordsPerRound {
 			need = append(need, m)
 		}
 	}

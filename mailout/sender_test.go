@@ -34,9 +34,9 @@ type sendEnv struct {
 	seq    int
 }
 
-func newSendEnv(t *testing.T) *sendEnv {
+func newSendEnv(t *testing.T, opts ...memmail.Options) *sendEnv {
 	t.Helper()
-	sys, err := memmail.Start(memmail.Options{})
+	sys, err := memmail.Start(append(opts, memmail.Options{})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +191,56 @@ func TestSendHeadersThreadingAndPassword(t *testing.T) {
 		if o.State != tickets.MailSent || o.Secret != "" {
 			t.Errorf("outbox entry %d: state %q, secret kept: %v", o.ID, o.State, o.Secret != "")
 		}
+	}
+}
+
+// A burst of new customers: the sender makes a few passwords per round, so
+// the round's other mail is not held up by fifty hashes, and every welcome
+// mail still goes out, with a password that works.
+func TestSendBurstOfNewCustomers(t *testing.T) {
+	e := newSendEnv(t, memmail.Options{AcceptUnknown: true})
+	const n = 3*passwordsPerRound + 2
+	for i := range n {
+		e.newTicket(fmt.Sprintf("c%d@client.example", i), "", fmt.Sprintf("Question %d", i))
+	}
+	e.flush()
+	for i := range n {
+		to := fmt.Sprintf("c%d@client.example", i)
+		got := e.delivered(to)
+		if len(got) != 2 {
+			t.Fatalf("%s got %d mails, want ack and welcome", to, len(got))
+		}
+		m := regexp.MustCompile(`Password: (\S+)`).FindStringSubmatch(textOf(t, got[1]))
+		if m == nil {
+			t.Fatalf("%s: welcome mail has no password", to)
+		}
+		var c *tickets.Customer
+		e.store.View(func(tx *tickets.Tx) (err error) { c, err = tx.Customer(to); return err })
+		if !tickets.CheckPassword(c.PasswordHash, tickets.Password(m[1])) {
+			t.Errorf("%s: mailed password does not match the stored hash", to)
+		}
+	}
+	// The first round made passwordsPerRound passwords and sent the rest
+	// of its mail; the next welcome mail came only in a later round, after
+	// the first round's acknowledgements (all 50 hashed at once, it would
+	// have followed the ninth).
+	acks := 0
+	welcomes := 0
+	for _, d := range e.sys.Delivered() {
+		r, _ := mail.CreateReader(bytes.NewReader(d.Data))
+		subject, _ := r.Header.Subject()
+		switch {
+		case strings.HasPrefix(subject, "Re: [#"):
+			acks++
+		case strings.Contains(subject, "Your access"):
+			welcomes++
+		}
+		if welcomes == passwordsPerRound+1 {
+			break
+		}
+	}
+	if acks <= passwordsPerRound+1 {
+		t.Errorf("%d acknowledgements went out before welcome mail %d, want more: a round held up for its hashes", acks, passwordsPerRound+1)
 	}
 }
 
