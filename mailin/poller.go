@@ -85,12 +85,15 @@ func (o *IMAPOptions) defaults() {
 //     ticket change and queued mail, the processed records (Message-ID or
 //     hash), the new watermark, and the list of UIDs still to acknowledge.
 //  3. Only then does it flag the mails \Seen and move them (to the
-//     processed or the quarantine mailbox), and record that in the store.
+//     processed or the quarantine mailbox), and record that in the store
+//     (with the next chunk's commit, or alone after the last chunk).
 //
-// A crash before 2 refetches the chunk; after 2, the unacknowledged list
-// is worked off at the next connect; a mail seen twice (UIDVALIDITY change,
-// a copy) is recognised by its processed record. Nothing is lost and
-// nothing is answered twice.
+// While a chunk goes through 2 and 3, the next one is fetched and parsed,
+// and its files written; it is committed only after. A crash before 2
+// refetches the chunk; after 2, the unacknowledged list is worked off at
+// the next connect, asking the server which of those UIDs are still
+// there; a mail seen twice (UIDVALIDITY change, a copy) is recognised by
+// its processed record. Nothing is lost and nothing is answered twice.
 type Poller struct {
 	opts      IMAPOptions
 	proc      *Processor
