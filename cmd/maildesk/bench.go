@@ -128,7 +128,7 @@ the store. Prints a table and writes the same as JSON into --out.`,
 	cmd.Flags().IntVar(&o.Latency, "latency", 200, "messages sent one at a time for the latency run (0 skips it)")
 	cmd.Flags().StringVar(&scale, "scale", "0,10000,100000", "tickets already in the store, for the scale runs (empty skips them)")
 	cmd.Flags().IntVar(&o.ScaleMessages, "scale-messages", 2000, "messages taken in at each scale")
-	cmd.Flags().IntVar(&o.Runs, "runs", 3, "times each ingest is measured (the median is reported)")
+	cmd.Flags().IntVar(&o.Runs, "runs", 5, "times each ingest is measured (the median is reported)")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the generated mail")
 	cmd.Flags().StringVar(&o.OutDir, "out", "bench/results", "folder for the JSON result")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile", "", "write a CPU profile of each maildesk run into this folder")
@@ -180,13 +180,10 @@ func runBench(ctx context.Context, o benchOptions, out io.Writer) error {
 			return fmt.Errorf("latency: %w", err)
 		}
 	}
-	for _, k := range o.Scale {
-		say("scale: %d tickets in the store, then %d messages", k, o.ScaleMessages)
-		row, err := benchScale(ctx, exe, filepath.Join(dir, fmt.Sprintf("scale-%d", k)), k, o)
-		if err != nil {
-			return fmt.Errorf("scale %d: %w", k, err)
+	if len(o.Scale) > 0 {
+		if res.Scale, err = benchScales(ctx, exe, dir, o, say); err != nil {
+			return err
 		}
-		res.Scale = append(res.Scale, *row)
 	}
 	printBench(out, &res)
 	if o.OutDir != "" {
@@ -840,67 +837,122 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[max(i-1, 0)]
 }
 
-func benchScale(ctx context.Context, exe, dir string, existing int, o benchOptions) (*benchScaleRow, error) {
+// scaleRun is one store size of the scale measurement: its servers, its
+// prefilled store, and the row filled in by its runs.
+type scaleRun struct {
+	e      *benchEnv
+	gen    *benchGenerator
+	before int64
+	row    benchScaleRow
+	starts []float64
+	c      *child // the daemon of the last run, left running for "tickets list"
+}
+
+func newScaleRun(ctx context.Context, dir string, existing int, o benchOptions) (*scaleRun, error) {
 	e, err := newBenchEnv(dir, &o)
 	if err != nil {
 		return nil, err
 	}
-	defer e.Close()
 	if existing > 0 {
 		if err := prefill(ctx, e.cfg, existing, o.Seed+2); err != nil {
+			e.Close()
 			return nil, fmt.Errorf("prefill: %w", err)
 		}
 	}
 	before, err := storeInUse(e.cfg)
 	if err != nil {
+		e.Close()
 		return nil, err
 	}
 	// Each run takes a fresh batch into the same store; the store grows by
 	// a few thousand tickets over the runs, little against the scale.
-	gen := e.generator(o.Seed+3, existing+1)
-	runs := max(o.Runs, 1)
-	row := &benchScaleRow{Existing: existing, Messages: o.ScaleMessages}
-	var startups []float64
-	var c *child
-	for i := range runs {
-		if _, _, err := e.fill(gen, o.ScaleMessages); err != nil {
-			return nil, err
-		}
-		var connected, last time.Time
-		c, connected, last, err = ingest(ctx, exe, e, o.profile(fmt.Sprintf("scale-%d-%d", existing, i)), o.ScaleMessages)
-		if err != nil {
-			return nil, err
-		}
-		row.Runs = append(row.Runs, math.Round(float64(o.ScaleMessages)/last.Sub(connected).Seconds()))
-		startups = append(startups, ms(connected.Sub(c.started)))
-		if i < runs-1 {
-			if err := c.stop(); err != nil {
-				return nil, err
-			}
-		}
+	return &scaleRun{e: e, gen: e.generator(o.Seed+3, existing+1), before: before,
+		row: benchScaleRow{Existing: existing, Messages: o.ScaleMessages}}, nil
+}
+
+// run takes one batch in. The daemon of the last run is kept running.
+func (s *scaleRun) run(ctx context.Context, exe string, o benchOptions, last bool) error {
+	if _, _, err := s.e.fill(s.gen, o.ScaleMessages); err != nil {
+		return err
 	}
-	defer c.stop()
-	row.PerSecond, row.StartupMS = median(row.Runs), median(startups)
-	// "tickets list --status open" as an admin would run it, through the
-	// running daemon's control socket.
+	c, connected, done, err := ingest(ctx, exe, s.e, o.profile(fmt.Sprintf("scale-%d-%d", s.row.Existing, len(s.row.Runs))), o.ScaleMessages)
+	if err != nil {
+		return err
+	}
+	s.row.Runs = append(s.row.Runs, math.Round(float64(o.ScaleMessages)/done.Sub(connected).Seconds()))
+	s.starts = append(s.starts, ms(connected.Sub(c.started)))
+	if last {
+		s.c = c
+		return nil
+	}
+	return c.stop()
+}
+
+// finish times "tickets list --status open" as an admin would run it,
+// through the running daemon's control socket, stops the daemon and
+// measures the store.
+func (s *scaleRun) finish(ctx context.Context, exe string) (*benchScaleRow, error) {
+	defer s.c.stop()
+	s.row.PerSecond, s.row.StartupMS = median(s.row.Runs), median(s.starts)
 	start := time.Now()
-	list := exec.CommandContext(ctx, exe, "tickets", "list", "--status", "open", "-c", e.config)
+	list := exec.CommandContext(ctx, exe, "tickets", "list", "--status", "open", "-c", s.e.config)
 	var stderr strings.Builder
 	list.Stdout, list.Stderr = io.Discard, &stderr
 	if err := list.Run(); err != nil {
 		return nil, fmt.Errorf("tickets list: %v %s", err, stderr.String())
 	}
-	row.ListOpenMS = ms(time.Since(start))
-	if err := c.stop(); err != nil {
+	s.row.ListOpenMS = ms(time.Since(start))
+	if err := s.c.stop(); err != nil {
 		return nil, err
 	}
-	after, err := storeInUse(e.cfg)
+	after, err := storeInUse(s.e.cfg)
 	if err != nil {
 		return nil, err
 	}
-	row.BytesPerMessage = float64(after-before) / float64(runs*o.ScaleMessages)
-	row.StoreMB = float64(fileSize(e.cfg.Store.Path)) / (1 << 20)
-	return row, nil
+	s.row.BytesPerMessage = float64(after-s.before) / float64(len(s.row.Runs)*s.row.Messages)
+	s.row.StoreMB = float64(fileSize(s.e.cfg.Store.Path)) / (1 << 20)
+	return &s.row, nil
+}
+
+// benchScales measures every store size of o.Scale. The runs take turns
+// (0, 10k, 100k, 0, 10k, …), so a slow spell of the machine or the disk
+// falls on every size alike instead of on one.
+func benchScales(ctx context.Context, exe, dir string, o benchOptions, say func(string, ...any)) ([]benchScaleRow, error) {
+	var sizes []*scaleRun
+	defer func() {
+		for _, s := range sizes {
+			if s.c != nil {
+				s.c.stop()
+			}
+			s.e.Close()
+		}
+	}()
+	for _, k := range o.Scale {
+		say("scale: filling a store with %d tickets", k)
+		s, err := newScaleRun(ctx, filepath.Join(dir, fmt.Sprintf("scale-%d", k)), k, o)
+		if err != nil {
+			return nil, fmt.Errorf("scale %d: %w", k, err)
+		}
+		sizes = append(sizes, s)
+	}
+	runs := max(o.Runs, 1)
+	for i := range runs {
+		for _, s := range sizes {
+			say("scale: %d tickets in the store, then %d messages, run %d of %d", s.row.Existing, o.ScaleMessages, i+1, runs)
+			if err := s.run(ctx, exe, o, i == runs-1); err != nil {
+				return nil, fmt.Errorf("scale %d: %w", s.row.Existing, err)
+			}
+		}
+	}
+	var rows []benchScaleRow
+	for _, s := range sizes {
+		row, err := s.finish(ctx, exe)
+		if err != nil {
+			return nil, fmt.Errorf("scale %d: %w", s.row.Existing, err)
+		}
+		rows = append(rows, *row)
+	}
+	return rows, nil
 }
 
 // storeInUse is the bytes the data takes in the (stopped) store; zero for a store not yet made.

@@ -19,7 +19,7 @@ func TestBenchRuns(t *testing.T) {
 	t.Setenv("MAILDESK_RUN_MAIN", "1") // the children are this test binary running main
 	out := t.TempDir()
 	var table strings.Builder
-	o := benchOptions{Messages: 60, Latency: 5, Scale: []int{0, 150}, ScaleMessages: 30, Seed: 7, OutDir: out}
+	o := benchOptions{Messages: 60, Latency: 5, Scale: []int{0, 150}, ScaleMessages: 30, Runs: 2, Seed: 7, OutDir: out}
 	if err := runBench(context.Background(), o, &table); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,8 @@ func TestBenchRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.Throughput == nil || r.Throughput.Tickets != r.Throughput.NewTickets || r.Throughput.BaselinePerSecond <= 0 ||
-		r.Latency == nil || r.Latency.Messages != 5 || len(r.Scale) != 2 || r.Scale[1].Existing != 150 {
+		r.Latency == nil || r.Latency.Messages != 5 || len(r.Scale) != 2 || r.Scale[1].Existing != 150 ||
+		len(r.Throughput.Runs) != 2 || len(r.Scale[0].Runs) != 2 || len(r.Scale[1].Runs) != 2 {
 		t.Fatalf("result = %s", data)
 	}
 	for _, want := range []string{"THROUGHPUT", "LATENCY", "SCALE"} {
