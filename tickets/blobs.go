@@ -164,8 +164,8 @@ func (batch *BlobBatch) Commit() error {
 	var err error
 	for _, q := range pending {
 		if err == nil {
-			if err = os.Rename(q.tmp, q.path); err != nil {
-				err = fmt.Errorf("blob %s: %w", filepath.Base(q.path), err)
+			if rerr := os.Rename(q.tmp, q.path); rerr != nil {
+				err = fmt.Errorf("blob %s: %w", filepath.Base(q.path), rerr)
 			}
 		}
 		if err != nil {
@@ -173,15 +173,17 @@ func (batch *BlobBatch) Commit() error {
 		}
 	}
 	if err == nil {
-		err = syncBlobs(roots, pending, found)
+		if serr := syncBlobs(roots, pending, found); serr != nil {
+			err = fmt.Errorf("blob sync: %w", serr)
+		}
 	}
 	for _, q := range pending {
-		q.f.Close()
+		// A write error some file systems report only at close.
+		if cerr := q.f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("blob %s: %w", filepath.Base(q.path), cerr)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("blob sync: %w", err)
-	}
-	return nil
+	return err
 }
 
 // syncBlobs makes the renamed files and the blobs found in place durable,

@@ -222,37 +222,31 @@ func (d *Desk) allowAuto(tx *Tx, email string, now time.Time) (bool, error) {
 		return false, err
 	}
 	hours := tx.bucket(bucketAutoSent)
-	this, last := autoHour(now), autoHour(now.Add(-time.Hour))
-	var recent []time.Time
-	for _, h := range [][]byte{last, this} {
-		b := hours.Bucket(h)
-		if b == nil {
-			continue
+	this := autoHour(now)
+	sentIn := func(hour []byte) []time.Time {
+		var sent []time.Time
+		if b := hours.Bucket(hour); b != nil {
+			if v := b.Get([]byte(email)); v != nil && json.Unmarshal(v, &sent) != nil {
+				return nil // a damaged counter only resets the cap
+			}
 		}
-		if v := b.Get([]byte(email)); v != nil {
-			var sent []time.Time
-			if err := json.Unmarshal(v, &sent); err != nil {
-				continue // a damaged counter only resets the cap
-			}
-			for _, at := range sent {
-				if now.Sub(at) < time.Hour {
-					recent = append(recent, at)
-				}
-			}
+		return sent
+	}
+	thisHour := sentIn(this)
+	recent := 0
+	for _, at := range append(sentIn(autoHour(now.Add(-time.Hour))), thisHour...) {
+		if now.Sub(at) < time.Hour {
+			recent++
 		}
 	}
-	if len(recent) >= d.cfg.AutoCap {
+	if recent >= d.cfg.AutoCap {
 		return false, nil
 	}
 	b, err := hours.CreateBucketIfNotExists(this)
 	if err != nil {
 		return false, fmt.Errorf("automatic mail counters: %w", err)
 	}
-	var sent []time.Time
-	if v := b.Get([]byte(email)); v != nil {
-		json.Unmarshal(v, &sent) // damaged: starts again
-	}
-	return true, putJSON(b, []byte(email), append(sent, now))
+	return true, putJSON(b, []byte(email), append(thisHour, now))
 }
 
 // dropAutoCounters drops the automatic mail counters of the hours before

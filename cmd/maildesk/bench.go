@@ -901,9 +901,8 @@ func (s *scaleRun) run(ctx context.Context, exe string, o benchOptions, last boo
 
 // finish times "tickets list --status open" as an admin would run it,
 // through the running daemon's control socket, stops the daemon and
-// measures the store.
+// measures the store. On error benchScales stops the daemon.
 func (s *scaleRun) finish(ctx context.Context, exe string) (*benchScaleRow, error) {
-	defer s.c.stop()
 	s.row.PerSecond, s.row.StartupMS = median(s.row.Runs), median(s.starts)
 	start := time.Now()
 	list := exec.CommandContext(ctx, exe, "tickets", "list", "--status", "open", "-c", s.e.config)
